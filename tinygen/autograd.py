@@ -1,0 +1,386 @@
+"""The reverse-mode autodiff engine: ``Tensor``, ``Function`` and the backward pass.
+
+A ``Function`` computes its forward on raw arrays and its backward on
+*Tensors*, using tinygen ops. Because the backward is itself made of recorded
+ops, running it with ``create_graph=True`` records a graph of the gradient,
+which can be differentiated again (double backprop; the WGAN-GP penalty needs
+it). Design after DeZero's ``core.py`` and Chainer's ``FunctionNode``.
+
+Memory: a Function holds its inputs strongly and its outputs by weakref, so
+the graph hangs off the final output and dies with it; no reference cycle
+keeps an old graph alive. ``backward()`` without ``retain_graph`` also drops
+each Function's inputs as soon as it has been differentiated.
+"""
+import contextlib
+import heapq
+import weakref
+
+import numpy as np
+
+from .backend import as_device, device_of, get_array_module
+
+
+class _Config:
+    enable_grad = True
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Context manager (or decorator) inside which no graph is recorded.
+
+    Use it for sampling, evaluation and optimizer updates. Tensors created
+    inside have ``requires_grad=False``.
+    """
+    old, _Config.enable_grad = _Config.enable_grad, False
+    try:
+        yield
+    finally:
+        _Config.enable_grad = old
+
+
+@contextlib.contextmanager
+def enable_grad():
+    """Context manager that turns graph recording back on (e.g. inside ``no_grad``)."""
+    old, _Config.enable_grad = _Config.enable_grad, True
+    try:
+        yield
+    finally:
+        _Config.enable_grad = old
+
+
+def is_grad_enabled():
+    """True when ops record a graph."""
+    return _Config.enable_grad
+
+
+# ---------------------------------------------------------------- Tensor
+class Tensor:
+    """An n-dimensional array that remembers how it was computed.
+
+    Args:
+        data: a NumPy or CuPy array (kept as is, no copy).
+        requires_grad: bool; if True, ops on this tensor are recorded and
+            ``backward()`` fills ``.grad``.
+
+    Attributes:
+        data: the array, shape ``self.shape``.
+        grad: a Tensor of the same shape, or None (set by ``backward()``).
+        creator: the Function that produced this tensor, or None for a leaf.
+
+    Use :func:`tinygen.tensor` to build one from Python data.
+    """
+
+    __array_priority__ = 200  # so that ndarray * Tensor calls Tensor.__rmul__
+
+    def __init__(self, data, requires_grad=False):
+        if isinstance(data, Tensor):
+            raise TypeError("data: expected an array, got a Tensor (use .detach())")
+        self.data = data
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self.creator = None
+        self.generation = 0
+
+    # ------------------------------------------------ array-like properties
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self):
+        return device_of(self.data)
+
+    @property
+    def is_leaf(self):
+        return self.creator is None
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        body = np.array2string(self.numpy(), prefix="tensor(", precision=4, threshold=20)
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        if self.device == "cuda":
+            extra += ", device='cuda'"
+        return f"tensor({body}, dtype={self.dtype}{extra})"
+
+    def numpy(self):
+        """The data as a NumPy array (copied off the GPU if needed)."""
+        return as_device(self.data, "cpu")
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        return self.data.item()
+
+    def detach(self):
+        """A new leaf sharing this tensor's data, cut from the graph."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, flag=True):
+        """Set ``requires_grad`` in place on a leaf; returns self."""
+        if self.creator is not None:
+            raise RuntimeError("requires_grad_: only leaf tensors can change requires_grad")
+        self.requires_grad = bool(flag)
+        return self
+
+    def to(self, device):
+        """A copy on ``device`` (``"cpu"`` or ``"cuda"``); self if already there.
+
+        Differentiable: the gradient flows back to the original device.
+        """
+        if device == self.device:
+            return self
+        from .ops.shape import ToDevice
+        return ToDevice(device)(self)
+
+    def astype(self, dtype):
+        """A differentiable cast to ``dtype`` (e.g. ``"float64"``)."""
+        if np.dtype(dtype) == self.dtype:
+            return self
+        from .ops.shape import Cast
+        return Cast(dtype)(self)
+
+    def zero_grad(self):
+        self.grad = None
+
+    # ------------------------------------------------ backward
+    def backward(self, grad=None, retain_graph=None, create_graph=False):
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+        Args:
+            grad: cotangent, a Tensor or array of ``self.shape``; may be
+                omitted only for a one-element tensor (then it is 1).
+            retain_graph: keep the graph for another backward; defaults to
+                ``create_graph``.
+            create_graph: record the backward itself, so that the gradients
+                can be differentiated again.
+
+        Raises:
+            RuntimeError: self does not require grad, or the graph was freed
+                by an earlier backward.
+            ValueError: ``grad`` has the wrong shape, or is missing for a
+                non-scalar output.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward: this tensor does not require grad and has no graph")
+        leaf_grads = _backward([self], [grad], None, retain_graph, create_graph)
+        for leaf, g in leaf_grads:
+            if not create_graph:
+                g = g.detach()
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
+
+    # Operators and methods are attached in tinygen/ops/__init__.py, next to
+    # the ops they call.
+
+
+class Function:
+    """One differentiable op: a forward on arrays, a backward on Tensors.
+
+    Subclasses implement:
+        forward(self, *arrays) -> array or tuple of arrays
+        backward(self, *grad_outputs) -> Tensor or tuple (one per input,
+            None where ``self.needs_grad[i]`` is False)
+
+    Inside ``backward``, ``self.inputs`` are the input Tensors and
+    ``self.output(i)`` the i-th output Tensor. Write the backward only with
+    tinygen ops so that it is differentiable in turn.
+    """
+
+    inputs = None
+
+    def __call__(self, *inputs):
+        inputs = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+        ys = self.forward(*[x.data for x in inputs])
+        ys = ys if isinstance(ys, tuple) else (ys,)
+        outputs = [Tensor(y) for y in ys]
+        if _Config.enable_grad and any(x.requires_grad for x in inputs):
+            self.generation = max(x.generation for x in inputs)
+            for y in outputs:
+                y.creator, y.requires_grad, y.generation = self, True, self.generation + 1
+            self.inputs = inputs
+            self.needs_grad = tuple(x.requires_grad for x in inputs)
+            self._outputs = [weakref.ref(y) for y in outputs]
+            self._output_meta = [(y.shape, y.dtype) for y in ys]
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def output(self, i=0):
+        """The i-th output Tensor (alive whenever a gradient flows into it)."""
+        return self._outputs[i]()
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def backward(self, *grad_outputs):
+        raise NotImplementedError
+
+    def __lt__(self, other):  # heap tie-break
+        return id(self) < id(other)
+
+
+def _as_grad(g, like):
+    """Validate a user-supplied cotangent for ``like`` and wrap it as a Tensor."""
+    if g is None:
+        if like.size != 1:
+            raise ValueError(f"grad: can be omitted only for a one-element output, "
+                             f"got output shape {like.shape}")
+        xp = get_array_module(like.data)
+        return Tensor(xp.ones(like.shape, dtype=like.dtype))
+    if not isinstance(g, Tensor):
+        xp = get_array_module(like.data)
+        g = Tensor(xp.asarray(g, dtype=like.dtype))
+    if g.shape != like.shape:
+        raise ValueError(f"grad: expected shape {like.shape} (the output's), got {g.shape}")
+    return g
+
+
+def _needed_functions(roots, targets):
+    """Functions on some path from ``roots`` back to a tensor in ``targets``."""
+    target_ids = {id(t) for t in targets}
+    needed, state = set(), {}
+    # Iterative post-order DFS (graphs can be deeper than Python's recursion limit).
+    stack = [(r.creator, False) for r in roots if r.creator is not None]
+    while stack:
+        f, expanded = stack.pop()
+        if expanded:
+            if any(id(x) in target_ids or (x.creator is not None and x.creator in needed)
+                   for x in f.inputs):
+                needed.add(f)
+            continue
+        if f in state:
+            continue
+        state[f] = True
+        stack.append((f, True))
+        for x in f.inputs or ():
+            if x.creator is not None and x.creator not in state:
+                stack.append((x.creator, False))
+    return needed
+
+
+def _backward(outputs, grad_outputs, inputs, retain_graph, create_graph):
+    """Run reverse mode from ``outputs``.
+
+    Returns ``[(tensor, grad)]`` for ``inputs`` if given (grad may be None),
+    else for every leaf that requires grad.
+    """
+    if retain_graph is None:
+        retain_graph = create_graph
+    needed = None if inputs is None else _needed_functions(outputs, inputs)
+    grads = {}   # id(tensor) -> (tensor, accumulated grad Tensor)
+    keep = {id(t) for t in inputs} if inputs is not None else set()
+    leaves = {}
+    heap, seen = [], set()
+
+    def accumulate(t, g):
+        old = grads.get(id(t))
+        grads[id(t)] = (t, g if old is None else old[1] + g)
+
+    def push(f):
+        if f not in seen and (needed is None or f in needed):
+            seen.add(f)
+            heapq.heappush(heap, (-f.generation, f))
+
+    with (enable_grad() if create_graph else no_grad()):
+        for y, g in zip(outputs, grad_outputs):
+            accumulate(y, _as_grad(g, y))
+            if y.creator is not None:
+                push(y.creator)
+            elif inputs is None:
+                leaves[id(y)] = y
+        while heap:
+            _, f = heapq.heappop(heap)
+            if f.inputs is None:
+                raise RuntimeError("backward: the graph was already freed by an earlier backward; "
+                                   "pass retain_graph=True to the first call")
+            gys = []
+            for i, ref in enumerate(f._outputs):
+                y = ref()
+                entry = grads.get(id(y)) if y is not None else None
+                if entry is None:
+                    xp = get_array_module(f.inputs[0].data)
+                    shape, dtype = f._output_meta[i]
+                    gys.append(Tensor(xp.zeros(shape, dtype=dtype)))
+                else:
+                    gys.append(entry[1])
+                    if id(y) not in keep:
+                        del grads[id(y)]  # intermediate: free its grad early
+            if needed is not None:
+                f.needs_grad = tuple(x.requires_grad and (id(x) in keep or x.creator in needed)
+                                     for x in f.inputs)
+            gxs = f.backward(*gys)
+            gxs = gxs if isinstance(gxs, tuple) else (gxs,)
+            for x, gx, need in zip(f.inputs, gxs, f.needs_grad):
+                if gx is None or not need:
+                    continue
+                if gx.shape != x.shape:  # a bug in an op, not in user code
+                    raise RuntimeError(f"{type(f).__name__}.backward returned a gradient of "
+                                       f"shape {gx.shape} for an input of shape {x.shape}")
+                accumulate(x, gx)
+                if x.creator is not None:
+                    push(x.creator)
+                elif inputs is None:
+                    leaves[id(x)] = x
+            if not retain_graph:
+                f.inputs = None
+                f.needs_grad = None
+            elif needed is not None:
+                f.needs_grad = tuple(x.requires_grad for x in f.inputs)
+    if inputs is not None:
+        return [(t, grads[id(t)][1] if id(t) in grads else None) for t in inputs]
+    return [(t, grads[i][1]) for i, t in leaves.items() if t.requires_grad and i in grads]
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, like ``torch.autograd.grad``.
+
+    Nothing is written to ``.grad``. Only the part of the graph between
+    ``outputs`` and ``inputs`` is differentiated.
+
+    Args:
+        outputs: a Tensor or a sequence of Tensors.
+        inputs: a Tensor or a sequence of Tensors that require grad.
+        grad_outputs: cotangents, one per output (Tensor, array or None for a
+            one-element output).
+        retain_graph: keep the graph; defaults to ``create_graph``.
+        create_graph: record the backward so that the result can be
+            differentiated again (e.g. a gradient penalty, Gulrajani et al.
+            2017, Algorithm 1, line 7).
+        allow_unused: return None for an input the outputs do not depend on,
+            instead of raising.
+
+    Returns:
+        A tuple of Tensors, one per input, each of that input's shape.
+
+    Raises:
+        ValueError: an input does not require grad, or is unused and
+            ``allow_unused`` is False.
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise ValueError(f"inputs[{i}]: expected a tensor that requires grad, "
+                             f"got one with requires_grad=False (shape {x.shape})")
+    results = _backward(outputs, list(grad_outputs), inputs, retain_graph, create_graph)
+    out = []
+    for i, (x, g) in enumerate(results):
+        if g is None and not allow_unused:
+            raise ValueError(f"inputs[{i}] (shape {x.shape}) was not used to compute outputs; "
+                             "pass allow_unused=True to get None for it")
+        out.append(g if g is None or create_graph else g.detach())
+    return tuple(out)

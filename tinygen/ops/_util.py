@@ -1,0 +1,28 @@
+"""Small helpers shared by the op files."""
+from ..autograd import Tensor
+from ..backend import get_array_module
+
+
+def as_tensor(value, like):
+    """Wrap a Python scalar or array as a constant Tensor of ``like``'s dtype and device.
+
+    Holding constants in the tensor's own dtype matters: NumPy 2 lets a 0-d
+    float64 array silently upcast a float32 one (shared/NOTES.md).
+    """
+    if isinstance(value, Tensor):
+        return value
+    xp = get_array_module(like.data)
+    return Tensor(xp.asarray(value, dtype=like.dtype))
+
+
+def normalize_axis(axis, ndim):
+    """``axis`` (None, int or tuple) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis: expected values in [{-ndim}, {ndim}) for a {ndim}-d tensor, got {axis}")
+        out.append(a % ndim)
+    return tuple(sorted(out))

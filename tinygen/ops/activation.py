@@ -1,0 +1,128 @@
+"""Activations, ``where`` and ``maximum``.
+
+ReLU and LeakyReLU are piecewise linear: their backward is ``gy * mask`` with
+the mask a constant array. That is exact at every order (the second
+derivative is zero almost everywhere) and it keeps the gradient penalty cheap
+(shared/NOTES.md, "Higher-order gradients").
+"""
+from ..autograd import Function, Tensor
+from ..backend import get_array_module
+from . import arith, reduce
+from .shape import reshape
+
+
+class MaskedLinear(Function):
+    """y = x * mask for a constant mask array: ReLU, LeakyReLU, where, dropout."""
+
+    def __init__(self, mask):
+        self.mask = mask
+
+    def forward(self, x):
+        return x * self.mask
+
+    def backward(self, gy):
+        return gy * self.mask
+
+
+class Where(Function):
+    def __init__(self, cond):
+        self.cond = cond
+
+    def forward(self, a, b):
+        return get_array_module(a).where(self.cond, a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        mask = self.cond.astype(gy.dtype)
+        ga = reduce.sum_to(gy * mask, a.shape) if self.needs_grad[0] else None
+        gb = reduce.sum_to(gy * (1 - mask), b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        xp = get_array_module(x)
+        return 0.5 * (xp.tanh(0.5 * x) + 1)  # stable for large |x|
+
+    def backward(self, gy):
+        y = self.output()
+        return gy * y * (1 - y)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        return get_array_module(x).tanh(x)
+
+    def backward(self, gy):
+        y = self.output()
+        return gy * (1 - y * y)
+
+
+class Softplus(Function):
+    def forward(self, x):
+        return get_array_module(x).logaddexp(0, x)  # log(1 + e^x) without overflow
+
+    def backward(self, gy):
+        return gy * sigmoid(self.inputs[0])
+
+
+def relu(x):
+    """max(x, 0). Shape and dtype of x."""
+    return MaskedLinear(x.data > 0)(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x for x > 0, else negative_slope * x (Maas et al. 2013). DCGAN's D uses 0.2."""
+    xp = get_array_module(x.data)
+    mask = xp.where(x.data > 0, x.dtype.type(1), x.dtype.type(negative_slope))
+    return MaskedLinear(mask)(x)
+
+
+def sigmoid(x):
+    """1 / (1 + e^-x)."""
+    return Sigmoid()(x)
+
+
+def tanh(x):
+    """Hyperbolic tangent."""
+    return Tanh()(x)
+
+
+def softplus(x):
+    """log(1 + e^x), computed stably."""
+    return Softplus()(x)
+
+
+def where(condition, a, b):
+    """Elementwise ``a if condition else b``, broadcasting all three.
+
+    ``condition`` is a constant (bool array or Tensor); gradients flow to
+    ``a`` and ``b`` through constant 0/1 masks, exact at every order.
+    """
+    from ._util import as_tensor
+    cond = condition.data if isinstance(condition, Tensor) else condition
+    like = a if isinstance(a, Tensor) else b
+    return Where(cond)(as_tensor(a, like), as_tensor(b, like))
+
+
+def maximum(a, b):
+    """Elementwise max of a and b (broadcasting); on ties the gradient goes to ``a``."""
+    from ._util import as_tensor
+    like = a if isinstance(a, Tensor) else b
+    a, b = as_tensor(a, like), as_tensor(b, like)
+    return where(a.data >= b.data, a, b)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) over ``axis``, stable: the max is subtracted first.
+
+    The shift m is detached: the result does not depend on m, so its
+    gradient through m is zero and dropping it is exact at every order.
+    """
+    m = reduce.max(x, axis, keepdims=True).detach()
+    y = arith.log(reduce.sum(arith.exp(x - m), axis, keepdims=True)) + m
+    if keepdims:
+        return y
+    from ._util import normalize_axis
+    axes = normalize_axis(axis, x.ndim)
+    return reshape(y, [s for i, s in enumerate(x.shape) if i not in axes])

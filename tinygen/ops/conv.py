@@ -1,0 +1,91 @@
+"""2-D convolution and transposed convolution by im2col + one GEMM.
+
+Three Functions form a set that is closed under differentiation, so
+gradients of any order never leave it (shared/NOTES.md):
+
+    conv2d(x, W)            dx = conv_transpose2d(gy, W)   dW = conv2d_weight(x, gy)
+    conv_transpose2d(x, W)  dx = conv2d(gy, W)             dW = conv2d_weight(gy, x)
+    conv2d_weight(x, gy)    dx = conv_transpose2d(gy, ggW) dgy = conv2d(x, ggW)
+
+Shapes follow PyTorch: conv2d weight (C_out, C_in, kH, kW); conv_transpose2d
+weight (C_in, C_out, kH, kW); arrays are NCHW.
+"""
+from ..autograd import Function
+from ..kernels import col2im, im2col
+
+
+class Conv2d(Function):
+    """y[n, o] = sum_c W[o, c] (*) x[n, c]: a GEMM of W (C_out, C_in*kH*kW) with im2col(x)."""
+
+    def __init__(self, stride, padding):
+        self.stride, self.padding = stride, padding
+
+    def forward(self, x, W):
+        N = x.shape[0]
+        C_out, C_in, kh, kw = W.shape
+        col = im2col(x, kh, kw, *self.stride, *self.padding)
+        Ho, Wo = col.shape[4:]
+        self.col = col  # reused by the weight gradient: saves a second im2col
+        y = W.reshape(C_out, -1) @ col.reshape(C_in * kh * kw, -1)
+        return y.reshape(C_out, N, Ho, Wo).transpose(1, 0, 2, 3)
+
+    def backward(self, gy):
+        x, W = self.inputs
+        gx = gW = None
+        if self.needs_grad[0]:
+            gx = ConvTranspose2d(self.stride, self.padding, x.shape[2:])(gy, W)
+        if self.needs_grad[1]:
+            gW = Conv2dWeight(W.shape[2:], self.stride, self.padding, col=self.col)(x, gy)
+        return gx, gW
+
+
+class ConvTranspose2d(Function):
+    """The adjoint of Conv2d in x: a GEMM Wᵀ x, then col2im scatters the columns.
+
+    No zeros are inserted between pixels, so no multiply is wasted.
+    ``output_size`` (Ho, Wo) fixes the output, which a stride makes ambiguous.
+    """
+
+    def __init__(self, stride, padding, output_size):
+        self.stride, self.padding, self.output_size = stride, padding, tuple(output_size)
+
+    def forward(self, x, W):
+        N, C_in, H, Wd = x.shape
+        _, C_out, kh, kw = W.shape
+        x_mat = x.transpose(1, 0, 2, 3).reshape(C_in, N * H * Wd)
+        col = W.reshape(C_in, -1).T @ x_mat  # (C_out*kH*kW, N*H*W)
+        col = col.reshape(C_out, kh, kw, N, H, Wd)
+        return col2im(col, *self.output_size, *self.stride, *self.padding)
+
+    def backward(self, gy):
+        x, W = self.inputs
+        gx = Conv2d(self.stride, self.padding)(gy, W) if self.needs_grad[0] else None
+        gW = Conv2dWeight(W.shape[2:], self.stride, self.padding)(gy, x) if self.needs_grad[1] else None
+        return gx, gW
+
+
+class Conv2dWeight(Function):
+    """The weight gradient of conv2d: gW[o, c, i, j] = sum_{n,y,x} gy[n, o, y, x] xpad[n, c, y*s+i, x*s+j].
+
+    As a GEMM: gy (C_out, N*Ho*Wo) @ im2col(x)ᵀ. Inputs x (N, C_in, H, W) and
+    gy (N, C_out, Ho, Wo); output (C_out, C_in, kH, kW). ``col`` may pass in
+    im2col(x) already computed by the forward conv.
+    """
+
+    def __init__(self, kernel_size, stride, padding, col=None):
+        self.kernel_size, self.stride, self.padding, self.col = tuple(kernel_size), stride, padding, col
+
+    def forward(self, x, gy):
+        kh, kw = self.kernel_size
+        col = self.col if self.col is not None else im2col(x, kh, kw, *self.stride, *self.padding)
+        self.col = None  # only needed once
+        C_out = gy.shape[1]
+        gy_mat = gy.transpose(1, 0, 2, 3).reshape(C_out, -1)
+        gW = gy_mat @ col.reshape(-1, gy_mat.shape[1]).T
+        return gW.reshape(C_out, x.shape[1], kh, kw)
+
+    def backward(self, ggW):
+        x, gy = self.inputs
+        gx = ConvTranspose2d(self.stride, self.padding, x.shape[2:])(gy, ggW) if self.needs_grad[0] else None
+        ggy = Conv2d(self.stride, self.padding)(x, ggW) if self.needs_grad[1] else None
+        return gx, ggy
