@@ -1,0 +1,187 @@
+"""Layers with parameters, activations and containers."""
+import numpy as np
+
+from .. import functional as F
+from .init import default_uniform_
+from .module import Module, Parameter
+
+
+def _param(*shape):
+    return Parameter(np.empty(shape, dtype=np.float32))
+
+
+class Linear(Module):
+    """y = x Wᵀ + b. x: (..., in_features) -> (..., out_features).
+
+    weight: (out_features, in_features); bias: (out_features,). PyTorch's default init.
+    """
+
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = _param(out_features, in_features)
+        self.bias = _param(out_features) if bias else None
+        default_uniform_(self.weight, self.bias)
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}"
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+class Conv2d(Module):
+    """2-D convolution, (N, C_in, H, W) -> (N, C_out, Ho, Wo); see ``functional.conv2d``.
+
+    weight: (out_channels, in_channels, kH, kW); bias: (out_channels,).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = _pair(kernel_size), stride, padding
+        self.weight = _param(out_channels, in_channels, *self.kernel_size)
+        self.bias = _param(out_channels) if bias else None
+        default_uniform_(self.weight, self.bias)
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}")
+
+
+class ConvTranspose2d(Module):
+    """Transposed convolution, (N, C_in, H, W) -> (N, C_out, Ho, Wo); see ``functional.conv_transpose2d``.
+
+    weight: (in_channels, out_channels, kH, kW) (PyTorch's layout); bias: (out_channels,).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, bias=True):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = _pair(kernel_size), stride, padding
+        self.output_padding = output_padding
+        self.weight = _param(in_channels, out_channels, *self.kernel_size)
+        self.bias = _param(out_channels) if bias else None
+        default_uniform_(self.weight, self.bias)
+
+    def forward(self, x):
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding)
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}")
+
+
+class ReLU(Module):
+    """max(x, 0), any shape."""
+
+    def forward(self, x):
+        return F.relu(x)
+
+
+class LeakyReLU(Module):
+    """x if x > 0 else negative_slope * x, any shape."""
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class Tanh(Module):
+    """tanh(x), any shape; the DCGAN generator's output layer."""
+
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class Sigmoid(Module):
+    """1 / (1 + e^-x), any shape."""
+
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class Flatten(Module):
+    """(N, C, H, W) -> (N, C*H*W) (dims start_dim..end_dim merged)."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return F.flatten(x, self.start_dim, self.end_dim)
+
+
+class Unflatten(Module):
+    """Split dim ``dim`` into ``sizes``: e.g. (N, 256*7*7) -> (N, 256, 7, 7).
+
+    Raises:
+        ValueError: the product of ``sizes`` differs from that dim.
+    """
+
+    def __init__(self, dim, sizes):
+        super().__init__()
+        self.dim, self.sizes = dim, tuple(sizes)
+
+    def forward(self, x):
+        d = self.dim % x.ndim
+        if int(np.prod(self.sizes)) != x.shape[d]:
+            raise ValueError(f"x: expected dim {d} of size {int(np.prod(self.sizes))} "
+                             f"(= prod{self.sizes}), got shape {x.shape}")
+        return F.reshape(x, x.shape[:d] + self.sizes + x.shape[d + 1:])
+
+
+class Upsample(Module):
+    """Nearest-neighbour upsampling by ``scale_factor``; see ``functional.upsample``."""
+
+    def __init__(self, scale_factor=2, mode="nearest"):
+        super().__init__()
+        self.scale_factor, self.mode = scale_factor, mode
+
+    def forward(self, x):
+        return F.upsample(x, self.scale_factor, self.mode)
+
+
+class AvgPool2d(Module):
+    """Average pooling; see ``functional.avg_pool2d``."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, x):
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class Sequential(Module):
+    """Run modules in order. Indexable; submodules are named "0", "1", ..."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        for i, m in enumerate(modules):
+            setattr(self, str(i), m)
+
+    def __getitem__(self, i):
+        return list(self._modules.values())[i]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x

@@ -1,0 +1,427 @@
+"""Pictures of training: sample grids, GIFs of progress, loss curves, and the loss log.
+
+* ``make_grid`` / ``save_grid``: a batch of images (N, C, H, W) -> one uint8 RGB tile
+  image (like torchvision's ``make_grid``) -> PNG.
+* ``GifWriter`` / ``save_gif``: a GIF of the sample grid over training.
+* ``plot_losses``: D/G loss curves (and e.g. the Wasserstein estimate) -> PNG.
+* ``append_jsonl`` / ``read_jsonl``: the JSON-lines loss log those plots are drawn from.
+
+Every file is written atomically (temp file in the same folder, then ``os.replace``),
+so an interrupted run never leaves a half-written PNG, GIF or plot behind.
+
+matplotlib is switched to its non-interactive Agg backend on import: the lessons run
+on headless machines and only ever write files.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import imageio.v3 as iio
+import matplotlib
+import numpy as np
+
+matplotlib.use("Agg")  # headless: must come before pyplot is imported
+import matplotlib.pyplot as plt  # noqa: E402
+
+__all__ = [
+    "make_grid",
+    "save_grid",
+    "GifWriter",
+    "save_gif",
+    "plot_losses",
+    "read_jsonl",
+    "append_jsonl",
+]
+
+
+def _atomic_write_bytes(path, data):
+    """Write ``data`` to ``path`` via a temp file in the same folder + ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def _to_numpy(x):
+    """NumPy view of ``x``; CuPy arrays (anything with ``.get()``) are copied to the host."""
+    if not isinstance(x, np.ndarray) and hasattr(x, "get"):
+        x = x.get()
+    return np.asarray(x)
+
+
+def make_grid(images, nrow=8, padding=2, value_range=(-1, 1), pad_value=255):
+    """Tile a batch of images into one RGB image, like torchvision's ``make_grid``.
+
+    The grid has ``min(nrow, N)`` columns and ``ceil(N / ncols)`` rows, with
+    ``padding`` pixels of ``pad_value`` between tiles and around the border, so its
+    size is ``rows*H + (rows+1)*padding`` by ``cols*W + (cols+1)*padding``
+    (e.g. 64 images of 28x28 with nrow=8, padding=2 -> 242 x 242).
+
+    Float values are clipped to ``value_range`` and mapped linearly to 0..255
+    (NaN -> the low end). uint8 input is taken as already 0..255 and
+    ``value_range`` is ignored.
+
+    Args:
+        images: array (N, C, H, W) with C = 1 (grayscale) or 3 (RGB), or a list of
+            such arrays and/or single images (C, H, W), all of the same C, H, W.
+            NumPy or CuPy (converted with ``.get()``).
+        nrow: int >= 1, images per grid row.
+        padding: int >= 0, pixels between tiles.
+        value_range: ``(low, high)`` of the float images, default (-1, 1) for tanh outputs.
+        pad_value: int 0..255, colour of the padding (default white, which separates
+            tiles with dark backgrounds such as Fashion-MNIST).
+
+    Returns:
+        uint8 array (H', W', 3).
+
+    Raises:
+        ValueError: ``images`` is empty, not (N, C, H, W) with C in {1, 3}, or list
+            items differ in shape; bad ``nrow``, ``padding`` or ``value_range``.
+    """
+    if isinstance(images, (list, tuple)):
+        if not images:
+            raise ValueError("images: expected at least one image, got an empty list")
+        parts = [_to_numpy(a) for a in images]
+        parts = [a[None] if a.ndim == 3 else a for a in parts]
+        shapes = {a.shape[1:] for a in parts}
+        if any(a.ndim != 4 for a in parts) or len(shapes) != 1:
+            raise ValueError(
+                f"images: expected a list of (N, C, H, W) or (C, H, W) arrays of one shape, "
+                f"got shapes {[a.shape for a in parts]}"
+            )
+        x = np.concatenate(parts, axis=0)
+    else:
+        x = _to_numpy(images)
+    if x.ndim != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"images: expected shape (N, C, H, W) with C 1 or 3, got {x.shape}")
+    n, c, h, w = x.shape
+    if n == 0:
+        raise ValueError(f"images: expected at least one image, got shape {x.shape}")
+    if int(nrow) < 1 or int(padding) < 0:
+        raise ValueError(f"need nrow >= 1 and padding >= 0, got nrow={nrow}, padding={padding}")
+    nrow, padding = int(nrow), int(padding)
+
+    if x.dtype == np.uint8:
+        u8 = x
+    else:
+        lo, hi = (float(v) for v in value_range)
+        if not hi > lo:
+            raise ValueError(f"value_range must be (low, high) with low < high, got {value_range}")
+        xf = np.nan_to_num(x.astype(np.float32), nan=lo, posinf=hi, neginf=lo)
+        xf = (np.clip(xf, lo, hi) - lo) * (255.0 / (hi - lo))
+        u8 = np.rint(xf).astype(np.uint8)
+    if c == 1:
+        u8 = np.repeat(u8, 3, axis=1)
+
+    ncols = min(nrow, n)
+    nrows = math.ceil(n / ncols)
+    grid = np.full(
+        (nrows * h + (nrows + 1) * padding, ncols * w + (ncols + 1) * padding, 3),
+        pad_value, dtype=np.uint8,
+    )
+    for i in range(n):
+        r, col = divmod(i, ncols)
+        y0, x0 = padding + r * (h + padding), padding + col * (w + padding)
+        grid[y0:y0 + h, x0:x0 + w] = u8[i].transpose(1, 2, 0)
+    return grid
+
+
+def save_grid(images, path, nrow=8, value_range=(-1, 1), scale=None, padding=2):
+    """Write ``make_grid(images, ...)`` as a PNG, optionally enlarged.
+
+    Args:
+        images: as for ``make_grid``.
+        path: output ``.png`` path; parent folders are created; written atomically.
+        nrow, value_range, padding: as for ``make_grid``.
+        scale: int >= 1, each pixel becomes a ``scale`` x ``scale`` block (nearest
+            neighbour, so no blur). ``None`` (default) picks 2 when the images are
+            smaller than 64 pixels high (e.g. 28x28 MNIST) and 1 otherwise.
+
+    Returns:
+        ``pathlib.Path`` of the written file.
+
+    Raises:
+        ValueError: as for ``make_grid``, or ``scale`` < 1.
+    """
+    grid = make_grid(images, nrow=nrow, padding=padding, value_range=value_range)
+    if scale is None:
+        first = images[0] if isinstance(images, (list, tuple)) else images
+        scale = 2 if first.shape[-2] < 64 else 1
+    scale = int(scale)
+    if scale < 1:
+        raise ValueError(f"scale must be an int >= 1, got {scale}")
+    if scale > 1:
+        grid = np.repeat(np.repeat(grid, scale, axis=0), scale, axis=1)
+    return _atomic_write_bytes(path, iio.imwrite("<bytes>", grid, extension=".png"))
+
+
+def _check_frame(frame):
+    frame = _to_numpy(frame)
+    if frame.ndim == 2:
+        frame = np.repeat(frame[:, :, None], 3, axis=2)
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(
+            f"frame: expected a uint8 (H, W, 3) image such as make_grid returns, "
+            f"got {frame.dtype} {frame.shape}"
+        )
+    return frame
+
+
+def save_gif(frames, path, duration=0.2):
+    """Write uint8 frames as an endlessly looping GIF, atomically.
+
+    Args:
+        frames: non-empty sequence of uint8 (H, W, 3) (or (H, W)) images, all the same size.
+        path: output ``.gif`` path; parent folders are created.
+        duration: seconds each frame is shown.
+
+    Returns:
+        ``pathlib.Path`` of the written file.
+
+    Raises:
+        ValueError: no frames, a frame that is not uint8 (H, W, 3), or frames of
+            different sizes.
+
+    Note: GIF has a 256-colour palette per frame, and Pillow merges consecutive
+    identical frames into one longer frame.
+    """
+    frames = [_check_frame(f) for f in frames]
+    if not frames:
+        raise ValueError("frames: expected at least one frame, got none")
+    shapes = {f.shape for f in frames}
+    if len(shapes) != 1:
+        raise ValueError(f"frames: all frames must have the same shape, got {sorted(shapes)}")
+    # imageio v3's Pillow plugin takes the frame duration in milliseconds.
+    data = iio.imwrite(
+        "<bytes>", np.stack(frames), extension=".gif",
+        duration=int(round(duration * 1000)), loop=0,
+    )
+    return _atomic_write_bytes(path, data)
+
+
+class GifWriter:
+    """Collect sample grids during training and write them as one looping GIF.
+
+    Frames are kept in memory (``frames``, a list of uint8 (H, W, 3) arrays); call
+    ``save()`` whenever you want the file on disk, e.g. at every checkpoint: it
+    rewrites the whole GIF atomically. To continue after a restart, put the saved
+    ``frames`` back (e.g. ``writer.frames = list(checkpoint["gif_frames"])``).
+
+    Args:
+        path: output ``.gif`` path.
+        duration: seconds per frame.
+    """
+
+    def __init__(self, path, duration=0.2):
+        self.path = Path(path)
+        self.duration = float(duration)
+        self.frames = []
+
+    def append(self, grid):
+        """Add one frame: a uint8 (H, W, 3) image such as ``make_grid`` returns.
+
+        Raises:
+            ValueError: not uint8 (H, W, 3), or a different size from earlier frames.
+        """
+        grid = _check_frame(grid)
+        if self.frames and grid.shape != self.frames[0].shape:
+            raise ValueError(
+                f"grid: expected shape {self.frames[0].shape} like the earlier frames, got {grid.shape}"
+            )
+        self.frames.append(grid.copy())
+
+    def __len__(self):
+        return len(self.frames)
+
+    def save(self):
+        """Write all frames collected so far to ``path`` (atomic; loops forever).
+
+        Returns:
+            ``pathlib.Path`` of the written file.
+
+        Raises:
+            ValueError: no frames yet.
+        """
+        return save_gif(self.frames, self.path, self.duration)
+
+
+def _moving_average(y, window):
+    """Trailing moving average of ``y`` (length ``len(y) - window + 1``)."""
+    c = np.cumsum(np.insert(y, 0, 0.0))
+    return (c[window:] - c[:-window]) / window
+
+
+def _plot_series(ax, x, y, label):
+    """Plot one curve; if it is long and noisy, plot it faintly plus a moving average."""
+    window = max(2, len(y) // 25)
+    if len(y) >= 20 and np.all(np.isfinite(y)):
+        smooth = _moving_average(y, window)
+        resid = y[window - 1:] - smooth
+        spread = np.ptp(y) or 1.0
+        # "Noisy": wiggles around the moving average are >5% of the curve's range.
+        if np.std(resid) > 0.05 * spread:
+            (line,) = ax.plot(x, y, alpha=0.3, linewidth=0.8)
+            ax.plot(x[window - 1:], smooth, color=line.get_color(), linewidth=1.5,
+                    label=f"{label} (avg of {window})")
+            return
+    ax.plot(x, y, linewidth=1.2, label=label)
+
+
+def _series(history, key):
+    """(steps, values) of ``key`` over the records that have a numeric value for it."""
+    xs, ys = [], []
+    for i, rec in enumerate(history):
+        v = rec.get(key)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            xs.append(rec.get("step", i))
+            ys.append(float(v))
+    return np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+
+
+def plot_losses(history, path, keys=None, title=None):
+    """Plot training curves from a loss log to a PNG.
+
+    Top panel: every key starting with ``loss`` (e.g. ``loss_D``, ``loss_G``) against
+    ``step``. A long curve that wiggles a lot is drawn faint, with a trailing moving
+    average on top. Bottom panel (only if any of them occurs): the extra keys,
+    ``keys`` if given, else ``["wasserstein"]`` (the critic's estimate of the
+    Wasserstein distance in a WGAN).
+
+    Args:
+        history: list of dict records such as
+            ``{"step": 100, "loss_D": -1.2, "loss_G": 0.5, "wasserstein": 1.3}``
+            (as ``read_jsonl`` returns). Records missing a key are skipped for that
+            curve; records without ``step`` use their index.
+        path: output ``.png`` path; parent folders are created; written atomically.
+        keys: optional list of extra key names for the bottom panel.
+        title: optional figure title.
+
+    Returns:
+        ``pathlib.Path`` of the written file.
+
+    Raises:
+        ValueError: ``history`` is empty or contains none of the keys to plot.
+    """
+    if not history:
+        raise ValueError("history: expected at least one record, got none")
+    names = sorted({k for rec in history for k in rec})
+    loss_keys = [k for k in names if k.startswith("loss")]
+    extra = list(keys) if keys is not None else ["wasserstein"]
+    extra = [k for k in extra if k in names and k not in loss_keys]
+    if not loss_keys and not extra:
+        raise ValueError(
+            f"history: no keys starting with 'loss' and none of {keys or ['wasserstein']}; "
+            f"keys found: {names}"
+        )
+
+    panels = [p for p in (loss_keys, extra) if p]
+    fig, axes = plt.subplots(
+        len(panels), 1, sharex=True, squeeze=False, figsize=(8, 3.2 * len(panels) + 0.6)
+    )
+    try:
+        for ax, panel in zip(axes[:, 0], panels):
+            for k in panel:
+                x, y = _series(history, k)
+                if len(y):
+                    _plot_series(ax, x, y, k)
+            ax.set_ylabel("loss" if panel is loss_keys else ", ".join(panel))
+            ax.grid(True, alpha=0.3)
+            ax.legend(loc="best", fontsize=8)
+        axes[-1, 0].set_xlabel("step")
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100)
+    finally:
+        plt.close(fig)
+    return _atomic_write_bytes(path, buf.getvalue())
+
+
+def _json_default(obj):
+    """Make NumPy scalars and arrays JSON-serialisable."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def append_jsonl(path, record):
+    """Append one dict as a JSON line to ``path`` and flush.
+
+    Parent folders are created. If the file ends in a partial line (a run killed in
+    the middle of a write), that partial line is removed first, so the log stays
+    one valid record per line. NumPy scalars/arrays are converted to plain numbers/lists.
+
+    Args:
+        path: the ``.jsonl`` log.
+        record: a JSON-serialisable dict (non-finite floats are written as NaN/Infinity,
+            which Python's json module reads back).
+
+    Raises:
+        TypeError: ``record`` contains something that cannot be serialised.
+    """
+    path = Path(path)
+    line = json.dumps(record, default=_json_default) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "ab+") as f:
+        end = f.seek(0, os.SEEK_END)
+        if end > 0:
+            f.seek(end - 1)
+            if f.read(1) != b"\n":
+                f.seek(0)
+                keep = f.read().rfind(b"\n") + 1  # 0 if there is no complete line
+                f.truncate(keep)
+        f.write(line.encode())
+        f.flush()
+
+
+def read_jsonl(path):
+    """Read a JSON-lines log written by ``append_jsonl``.
+
+    Blank lines are skipped, and so is a last line that has no newline and does not
+    parse (left behind by an interrupted run).
+
+    Args:
+        path: the ``.jsonl`` file.
+
+    Returns:
+        list of the decoded records (dicts), in file order.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: a complete line is not valid JSON (names the file and line number).
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    records = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            if lineno == len(lines):  # trailing partial line: no newline after it
+                break
+            raise ValueError(f"{path}: line {lineno} is not valid JSON: {exc}") from exc
+    return records
