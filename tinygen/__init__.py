@@ -14,5 +14,5 @@ from . import ops  # noqa: F401  (attaches Tensor operators)
 from .autograd import Function, Tensor, enable_grad, grad, is_grad_enabled, no_grad  # noqa: F401
 from .backend import cuda_available, get_rng_state, manual_seed, set_rng_state  # noqa: F401
 from .creation import ones, rand, randn, tensor, zeros  # noqa: F401
-from . import functional  # noqa: F401
+from . import functional, nn, optim  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck  # noqa: F401

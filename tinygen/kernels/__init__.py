@@ -2,7 +2,7 @@
 
 The autodiff Functions in ``tinygen/ops/conv.py`` call :func:`im2col` and
 :func:`col2im` here; which version runs depends only on where the data lives.
-Both share the column layout (C, kH, kW, N, Ho, Wo).
+Both share the column layout (C, kH, kW, Ho, Wo, N).
 """
 import numpy as np
 
@@ -18,10 +18,10 @@ def _impl(array):
 
 
 def im2col(x, kh, kw, sh, sw, ph, pw):
-    """(N, C, H, W) -> columns (C, kh, kw, N, Ho, Wo); see ``im2col_numpy.im2col``."""
+    """(N, C, H, W) -> columns (C, kh, kw, Ho, Wo, N); see ``im2col_numpy.im2col``."""
     return _impl(x).im2col(x, kh, kw, sh, sw, ph, pw)
 
 
 def col2im(col, H, W, sh, sw, ph, pw):
-    """Columns (C, kh, kw, N, Ho, Wo) -> (N, C, H, W), summing overlaps; see ``im2col_numpy.col2im``."""
+    """Columns (C, kh, kw, Ho, Wo, N) -> (N, C, H, W), summing overlaps; see ``im2col_numpy.col2im``."""
     return _impl(col).col2im(col, H, W, sh, sw, ph, pw)

@@ -68,13 +68,15 @@ class Softplus(Function):
 
 def relu(x):
     """max(x, 0). Shape and dtype of x."""
-    return MaskedLinear(x.data > 0)(x)
+    return MaskedLinear((x.data > 0).astype(x.dtype))(x)
 
 
 def leaky_relu(x, negative_slope=0.01):
     """x for x > 0, else negative_slope * x (Maas et al. 2013). DCGAN's D uses 0.2."""
-    xp = get_array_module(x.data)
-    mask = xp.where(x.data > 0, x.dtype.type(1), x.dtype.type(negative_slope))
+    # mask = 1 where x > 0, else slope. (np.where with scalar branches is ~15x slower.)
+    mask = (x.data > 0).astype(x.dtype)
+    mask *= 1.0 - negative_slope
+    mask += negative_slope
     return MaskedLinear(mask)(x)
 
 

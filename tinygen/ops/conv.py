@@ -23,11 +23,12 @@ class Conv2d(Function):
     def forward(self, x, W):
         N = x.shape[0]
         C_out, C_in, kh, kw = W.shape
-        col = im2col(x, kh, kw, *self.stride, *self.padding)
-        Ho, Wo = col.shape[4:]
+        col = im2col(x, kh, kw, *self.stride, *self.padding)  # (C_in, kh, kw, Ho, Wo, N)
+        Ho, Wo = col.shape[3:5]
         self.col = col  # reused by the weight gradient: saves a second im2col
         y = W.reshape(C_out, -1) @ col.reshape(C_in * kh * kw, -1)
-        return y.reshape(C_out, N, Ho, Wo).transpose(1, 0, 2, 3)
+        # (C_out, Ho, Wo, N) memory, seen as NCHW: the layout the next im2col reads fastest.
+        return y.reshape(C_out, Ho, Wo, N).transpose(3, 0, 1, 2)
 
     def backward(self, gy):
         x, W = self.inputs
@@ -52,22 +53,25 @@ class ConvTranspose2d(Function):
     def forward(self, x, W):
         N, C_in, H, Wd = x.shape
         _, C_out, kh, kw = W.shape
-        x_mat = x.transpose(1, 0, 2, 3).reshape(C_in, N * H * Wd)
-        col = W.reshape(C_in, -1).T @ x_mat  # (C_out*kH*kW, N*H*W)
-        col = col.reshape(C_out, kh, kw, N, H, Wd)
+        x_mat = x.transpose(1, 2, 3, 0).reshape(C_in, H * Wd * N)
+        col = W.reshape(C_in, -1).T @ x_mat  # (C_out*kH*kW, H*W*N)
+        col = col.reshape(C_out, kh, kw, H, Wd, N)
         return col2im(col, *self.output_size, *self.stride, *self.padding)
 
     def backward(self, gy):
         x, W = self.inputs
-        gx = Conv2d(self.stride, self.padding)(gy, W) if self.needs_grad[0] else None
-        gW = Conv2dWeight(W.shape[2:], self.stride, self.padding)(gy, x) if self.needs_grad[1] else None
+        conv = Conv2d(self.stride, self.padding)
+        gx = conv(gy, W) if self.needs_grad[0] else None
+        # Both gradients unfold gy: share that one im2col.
+        gW = Conv2dWeight(W.shape[2:], self.stride, self.padding, col=getattr(conv, "col", None))(gy, x) \
+            if self.needs_grad[1] else None
         return gx, gW
 
 
 class Conv2dWeight(Function):
     """The weight gradient of conv2d: gW[o, c, i, j] = sum_{n,y,x} gy[n, o, y, x] xpad[n, c, y*s+i, x*s+j].
 
-    As a GEMM: gy (C_out, N*Ho*Wo) @ im2col(x)ᵀ. Inputs x (N, C_in, H, W) and
+    As a GEMM: gy (C_out, Ho*Wo*N) @ im2col(x)ᵀ. Inputs x (N, C_in, H, W) and
     gy (N, C_out, Ho, Wo); output (C_out, C_in, kH, kW). ``col`` may pass in
     im2col(x) already computed by the forward conv.
     """
@@ -80,7 +84,7 @@ class Conv2dWeight(Function):
         col = self.col if self.col is not None else im2col(x, kh, kw, *self.stride, *self.padding)
         self.col = None  # only needed once
         C_out = gy.shape[1]
-        gy_mat = gy.transpose(1, 0, 2, 3).reshape(C_out, -1)
+        gy_mat = gy.transpose(1, 2, 3, 0).reshape(C_out, -1)
         gW = gy_mat @ col.reshape(-1, gy_mat.shape[1]).T
         return gW.reshape(C_out, x.shape[1], kh, kw)
 

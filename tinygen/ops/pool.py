@@ -18,7 +18,7 @@ class AvgPool2d(Function):
         self.x_hw = x.shape[2:]
         col = im2col(x, *self.kernel_size, *self.stride, *self.padding)
         # Padding counts as zeros in the average (PyTorch's count_include_pad=True).
-        return col.mean(axis=(1, 2)).transpose(1, 0, 2, 3)
+        return col.mean(axis=(1, 2)).transpose(3, 0, 1, 2)
 
     def backward(self, gy):
         return AvgPool2dAdjoint(self.kernel_size, self.stride, self.padding, self.x_hw)(gy)
@@ -31,9 +31,8 @@ class AvgPool2dAdjoint(Function):
     def forward(self, gy):
         kh, kw = self.kernel_size
         N, C, Ho, Wo = gy.shape
-        g = gy.transpose(1, 0, 2, 3)[:, None, None] * (1.0 / (kh * kw))
-        g = g.astype(gy.dtype, copy=False)
-        col = g.repeat(kh, axis=1).repeat(kw, axis=2)  # (C, kh, kw, N, Ho, Wo)
+        g = gy.transpose(1, 2, 3, 0)[:, None, None] * (1.0 / (kh * kw))
+        col = g.repeat(kh, axis=1).repeat(kw, axis=2)  # (C, kh, kw, Ho, Wo, N)
         return col2im(col, *self.x_hw, *self.stride, *self.padding)
 
     def backward(self, ggx):

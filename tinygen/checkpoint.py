@@ -1,0 +1,101 @@
+"""Checkpoints: models, optimizers, step and RNG state in one ``.npz``, written atomically.
+
+The file is written to a temporary name in the same folder and then renamed
+with ``os.replace``, which is atomic on POSIX: a run killed mid-save leaves
+the previous checkpoint intact, never a half-written one.
+"""
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from .backend import get_rng_state, set_rng_state
+
+
+def save_checkpoint(path, step, models, optimizers=None, extra=None):
+    """Save a resumable training state.
+
+    Args:
+        path: file name (``.npz``); parent folders are created.
+        step: int, the number of completed training steps.
+        models: dict name -> Module. optimizers: dict name -> Optimizer.
+        extra: JSON-serialisable dict (e.g. the data iterator's state, the
+            best score); numpy arrays inside it are stored as arrays.
+    """
+    arrays = {}
+    for name, m in models.items():
+        for k, v in m.state_dict().items():
+            arrays[f"model/{name}/{k}"] = v
+    optim_meta = {}
+    for name, opt in (optimizers or {}).items():
+        sd = opt.state_dict()
+        optim_meta[name] = {"defaults": sd["defaults"], "step_count": sd["step_count"],
+                            "n_params": len(sd["state"])}
+        for i, s in enumerate(sd["state"]):
+            for k, v in s.items():
+                arrays[f"optim/{name}/{i}/{k}"] = v
+    extra = dict(extra or {})
+    for k in [k for k, v in extra.items() if isinstance(v, np.ndarray)]:
+        arrays[f"extra/{k}"] = extra.pop(k)
+    meta = {"step": int(step), "rng": get_rng_state(), "optim": optim_meta, "extra": extra}
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load_checkpoint(path, models, optimizers=None):
+    """Restore what :func:`save_checkpoint` wrote, in place, including the global RNG.
+
+    Returns:
+        dict with ``step`` (int) and ``extra`` (the dict that was saved).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file is not a tinygen checkpoint or does not match the
+            models (missing keys, wrong shapes).
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"path: no checkpoint at {path}")
+    try:
+        data = np.load(path)
+        meta = json.loads(bytes(data["meta"]).decode())
+    except Exception as e:
+        raise ValueError(f"path: {path} is not a readable tinygen checkpoint ({e})") from e
+    for name, m in models.items():
+        prefix = f"model/{name}/"
+        state = {k[len(prefix):]: data[k] for k in data.files if k.startswith(prefix)}
+        if not state:
+            raise ValueError(f"models: checkpoint {path} has no model named {name!r}")
+        try:
+            m.load_state_dict(state)
+        except (KeyError, ValueError) as e:
+            raise ValueError(f"models[{name!r}]: checkpoint does not match: {e}") from e
+    for name, opt in (optimizers or {}).items():
+        om = meta["optim"].get(name)
+        if om is None:
+            raise ValueError(f"optimizers: checkpoint {path} has no optimizer named {name!r}")
+        states = [{} for _ in range(om["n_params"])]
+        prefix = f"optim/{name}/"
+        for k in data.files:
+            if k.startswith(prefix):
+                i, key = k[len(prefix):].split("/", 1)
+                states[int(i)][key] = data[k]
+        if "betas" in om["defaults"]:  # JSON turned the tuple into a list
+            om["defaults"]["betas"] = tuple(om["defaults"]["betas"])
+        opt.load_state_dict({"defaults": om["defaults"], "step_count": om["step_count"], "state": states})
+    set_rng_state(meta["rng"])
+    extra = dict(meta["extra"])
+    extra.update({k[len("extra/"):]: data[k] for k in data.files if k.startswith("extra/")})
+    return {"step": meta["step"], "extra": extra}

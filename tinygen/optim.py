@@ -1,0 +1,127 @@
+"""Optimizers. They update parameter arrays in place and never build a graph.
+
+Each keeps per-parameter state in arrays of the parameter's own dtype, and
+uses Python floats for hyperparameters, so float32 stays float32.
+"""
+import numpy as np
+
+from .backend import as_device, get_array_module
+
+
+class Optimizer:
+    """Base class: holds the parameter list and per-parameter state.
+
+    Args:
+        params: iterable of Parameters (e.g. ``model.parameters()``).
+    Raises:
+        ValueError: an empty parameter list.
+    """
+
+    def __init__(self, params, defaults):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError("params: expected at least one parameter, got an empty list")
+        self.defaults = dict(defaults)
+        self.state = [{} for _ in self.params]
+        self.step_count = 0
+
+    def zero_grad(self):
+        """Drop every parameter's ``.grad`` (also breaks any graph hanging off it)."""
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        """Apply one update to every parameter that has a gradient."""
+        self.step_count += 1
+        for p, state in zip(self.params, self.state):
+            if p.grad is not None:
+                g = p.grad.data
+                if self.defaults.get("weight_decay", 0.0):
+                    g = g + self.defaults["weight_decay"] * p.data
+                self._update(p.data, g, state, get_array_module(p.data))
+
+    def _update(self, w, g, state, xp):
+        raise NotImplementedError
+
+    def state_dict(self):
+        """Hyperparameters, step count and state arrays (NumPy copies), for checkpoints."""
+        return {"defaults": dict(self.defaults), "step_count": self.step_count,
+                "state": [{k: as_device(v, "cpu").copy() for k, v in s.items()} for s in self.state]}
+
+    def load_state_dict(self, state):
+        """Restore what :meth:`state_dict` returned.
+
+        Raises:
+            ValueError: the number of parameters or a state array's shape differs.
+        """
+        if len(state["state"]) != len(self.params):
+            raise ValueError(f"state: expected state for {len(self.params)} parameters, "
+                             f"got {len(state['state'])}")
+        self.defaults.update(state["defaults"])
+        self.step_count = int(state["step_count"])
+        for i, (p, s) in enumerate(zip(self.params, state["state"])):
+            for k, v in s.items():
+                if v.shape != p.shape:
+                    raise ValueError(f"state[{i}][{k!r}]: expected shape {p.shape}, got {v.shape}")
+            self.state[i] = {k: as_device(np.asarray(v, dtype=p.dtype), p.device) for k, v in s.items()}
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum (PyTorch's form):
+    b = momentum b + g;  w -= lr b.
+    """
+
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
+
+    def _update(self, w, g, state, xp):
+        lr, mu = self.defaults["lr"], self.defaults["momentum"]
+        if mu:
+            b = state.setdefault("momentum_buffer", xp.zeros_like(w))
+            b *= mu
+            b += g
+            g = b
+        w -= lr * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015, Algorithm 1):
+    m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+    w -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
+
+    WGAN-GP uses lr 1e-4, betas (0, 0.9) (Gulrajani et al. 2017, Alg. 1);
+    DCGAN uses lr 2e-4, betas (0.5, 0.999).
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+
+    def _update(self, w, g, state, xp):
+        (b1, b2), lr, eps = self.defaults["betas"], self.defaults["lr"], self.defaults["eps"]
+        t = self.step_count
+        m = state.setdefault("exp_avg", xp.zeros_like(w))
+        v = state.setdefault("exp_avg_sq", xp.zeros_like(w))
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * (g * g)
+        denom = xp.sqrt(v / (1 - b2 ** t))
+        denom += eps
+        w -= (lr / (1 - b1 ** t)) * m / denom
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Tieleman & Hinton 2012): v = alpha v + (1-alpha) g^2;  w -= lr g / (sqrt(v) + eps).
+
+    The original WGAN uses it with lr 5e-5 (Arjovsky et al. 2017, Algorithm 1).
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay))
+
+    def _update(self, w, g, state, xp):
+        a, lr, eps = self.defaults["alpha"], self.defaults["lr"], self.defaults["eps"]
+        v = state.setdefault("square_avg", xp.zeros_like(w))
+        v *= a
+        v += (1 - a) * (g * g)
+        w -= lr * g / (xp.sqrt(v) + eps)
