@@ -4,6 +4,8 @@
 * CUDA sources: compiled to PTX with ``nvcc`` (needs nvcc, no GPU), and run on
   the host by compiling them as C++ with a tiny stand-in for the CUDA launch
   variables (needs g++, no GPU) so their index arithmetic is checked anyway.
+  The kernels read/write images as (C, H, W, N) and columns as
+  (C, kH, kW, Ho, Wo, N), batch innermost.
 * CUDA kernels via CuPy against NumPy (needs CuPy and a GPU; skipped otherwise).
 """
 import ctypes
@@ -55,23 +57,23 @@ def shape_id(s):
 def naive_im2col(x, kh, kw, sh, sw, ph, pw):
     N, C, H, W = x.shape
     Ho, Wo = out_size(H, W, kh, kw, sh, sw, ph, pw)
-    col = np.zeros((C, kh, kw, N, Ho, Wo), dtype=x.dtype)
-    for c, i, j, n, y, xo in itertools.product(
-            range(C), range(kh), range(kw), range(N), range(Ho), range(Wo)):
+    col = np.zeros((C, kh, kw, Ho, Wo, N), dtype=x.dtype)
+    for c, i, j, y, xo, n in itertools.product(
+            range(C), range(kh), range(kw), range(Ho), range(Wo), range(N)):
         h, w = y * sh + i - ph, xo * sw + j - pw
         if 0 <= h < H and 0 <= w < W:
-            col[c, i, j, n, y, xo] = x[n, c, h, w]
+            col[c, i, j, y, xo, n] = x[n, c, h, w]
     return col
 
 
 def naive_col2im(col, H, W, sh, sw, ph, pw):
-    C, kh, kw, N, Ho, Wo = col.shape
+    C, kh, kw, Ho, Wo, N = col.shape
     img = np.zeros((N, C, H, W), dtype=col.dtype)
-    for c, i, j, n, y, xo in itertools.product(
-            range(C), range(kh), range(kw), range(N), range(Ho), range(Wo)):
+    for c, i, j, y, xo, n in itertools.product(
+            range(C), range(kh), range(kw), range(Ho), range(Wo), range(N)):
         h, w = y * sh + i - ph, xo * sw + j - pw
         if 0 <= h < H and 0 <= w < W:
-            img[n, c, h, w] += col[c, i, j, n, y, xo]
+            img[n, c, h, w] += col[c, i, j, y, xo, n]
     return img
 
 
@@ -94,6 +96,8 @@ def test_col2im_is_adjoint_of_im2col(shape):
     assert img.shape == x.shape and img.dtype == np.float64
     lhs, rhs = np.sum(col * c), np.sum(x * img)
     assert abs(lhs - rhs) <= 1e-10 * max(abs(lhs), abs(rhs), 1.0)
+    np.testing.assert_allclose(img, naive_col2im(c, H, W, sh, sw, ph, pw),
+                               rtol=1e-12, atol=1e-12)
 
 
 # ------------------------------------------------------- CUDA source, no GPU
@@ -186,23 +190,30 @@ def _host_launch(lib, name, dtype, src, dst, N, C, H, W, kh, kw, sh, sw, ph, pw,
 @pytest.mark.parametrize("dtype", im2col_cuda.DTYPES)
 @pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
 def test_cuda_sources_run_on_host(host_kernels, shape, dtype):
-    """The kernels' index arithmetic, run on the CPU, matches NumPy."""
+    """The kernels' index arithmetic, run on the CPU, matches NumPy.
+
+    The kernels take and produce images as contiguous (C, H, W, N) buffers,
+    exactly what ``im2col_cuda`` hands them.
+    """
     N, C, H, W, kh, kw, sh, sw, ph, pw = shape
     Ho, Wo = out_size(H, W, kh, kw, sh, sw, ph, pw)
     rng = np.random.default_rng(2)
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
-    col = np.full((C, kh, kw, N, Ho, Wo), np.nan, dtype=dtype)
-    _host_launch(host_kernels, "im2col", dtype, x, col,
+    xt = np.ascontiguousarray(x.transpose(1, 2, 3, 0))     # (C, H, W, N)
+    col = np.full((C, kh, kw, Ho, Wo, N), np.nan, dtype=dtype)
+    _host_launch(host_kernels, "im2col", dtype, xt, col,
                  N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo)
     np.testing.assert_array_equal(col, np_im2col(x, kh, kw, sh, sw, ph, pw))
+    np.testing.assert_array_equal(col, naive_im2col(x, kh, kw, sh, sw, ph, pw))
 
     c = rng.standard_normal(col.shape).astype(dtype)
     tol = 1e-5 if dtype == "float32" else 1e-12
     # The image size itself, and a larger one (conv_transpose2d's output_padding).
     for Hi, Wi in ((H, W), (H + 1, W + 2)):
-        img = np.full((N, C, Hi, Wi), np.nan, dtype=dtype)
-        _host_launch(host_kernels, "col2im", dtype, c, img,
+        out = np.full((C, Hi, Wi, N), np.nan, dtype=dtype)     # (C, H, W, N)
+        _host_launch(host_kernels, "col2im", dtype, c, out,
                      N, C, Hi, Wi, kh, kw, sh, sw, ph, pw, Ho, Wo)
+        img = out.transpose(3, 0, 1, 2)                         # (N, C, H, W)
         np.testing.assert_allclose(img, np_col2im(c, Hi, Wi, sh, sw, ph, pw),
                                    rtol=tol, atol=tol)
         np.testing.assert_allclose(img, naive_col2im(c, Hi, Wi, sh, sw, ph, pw),
@@ -234,7 +245,8 @@ def test_cuda_matches_numpy(shape, dtype):
     for Hi, Wi in ((H, W), (H + 1, W + 2)):
         img = im2col_cuda.col2im(cupy.asarray(c), Hi, Wi, sh, sw, ph, pw)
         assert img.shape == (N, C, Hi, Wi) and img.dtype == np.dtype(dtype)
-        assert img.flags.c_contiguous
+        # Memory is (C, H, W, N), batch innermost, like the NumPy version.
+        assert img.transpose(1, 2, 3, 0).flags.c_contiguous
         np.testing.assert_allclose(img.get(), np_col2im(c, Hi, Wi, sh, sw, ph, pw),
                                    rtol=tol, atol=tol)
 
@@ -252,3 +264,7 @@ def test_cuda_non_contiguous_inputs():
     img = im2col_cuda.col2im(cupy.asarray(c).T, 6, 5, 2, 1, 1, 1)
     np.testing.assert_allclose(img.get(), np_col2im(c.T, 6, 5, 2, 1, 1, 1),
                                rtol=1e-12, atol=1e-12)
+    # A col2im output (memory (C, H, W, N)) feeds im2col directly.
+    col2 = im2col_cuda.im2col(img, 3, 3, 1, 1, 1, 1)
+    np.testing.assert_array_equal(
+        col2.get(), np_im2col(img.get(), 3, 3, 1, 1, 1, 1))

@@ -16,3 +16,5 @@ from .backend import cuda_available, get_rng_state, manual_seed, set_rng_state  
 from .creation import ones, rand, randn, tensor, zeros  # noqa: F401
 from . import functional, nn, optim  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
+from .ops.activation import maximum, where  # noqa: F401
+from .ops.shape import concatenate, stack  # noqa: F401

@@ -1,16 +1,14 @@
-"""Checkpoints: models, optimizers, step and RNG state in one ``.npz``, written atomically.
-
-The file is written to a temporary name in the same folder and then renamed
-with ``os.replace``, which is atomic on POSIX: a run killed mid-save leaves
-the previous checkpoint intact, never a half-written one.
+"""Checkpoints: models, optimizers, step and RNG state in one ``.npz``, written
+atomically (``fileio.atomic_open``): a run killed mid-save leaves the previous
+checkpoint intact, never a half-written one.
 """
 import json
 import os
-import tempfile
 
 import numpy as np
 
 from .backend import get_rng_state, set_rng_state
+from .fileio import atomic_open
 
 
 def save_checkpoint(path, step, models, optimizers=None, extra=None):
@@ -40,19 +38,8 @@ def save_checkpoint(path, step, models, optimizers=None, extra=None):
         arrays[f"extra/{k}"] = extra.pop(k)
     meta = {"step": int(step), "rng": get_rng_state(), "optim": optim_meta, "extra": extra}
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_open(path) as f:
+        np.savez(f, **arrays)
 
 
 def load_checkpoint(path, models, optimizers=None):

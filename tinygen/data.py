@@ -24,12 +24,13 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import warnings
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from .fileio import atomic_open
 
 __all__ = [
     "read_idx",
@@ -315,21 +316,8 @@ def _default_cache_dir():
 
 
 def _atomic_save_npy(path, array):
-    """Write ``array`` to ``path`` as .npy via a temp file + os.replace (never half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array, allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_open(path) as f:
+        np.save(f, array, allow_pickle=False)
 
 
 def _to_rgb_uint8(arr, read_again):
@@ -647,3 +635,43 @@ def subset(n, *arrays):
         raise ValueError("subset needs at least one array")
     out = tuple(a[:n] for a in arrays)
     return out[0] if len(out) == 1 else out
+
+
+DATASETS = ("fashion-mnist", "mnist", "folder")
+
+
+def load_images(dataset="fashion-mnist", data_dir=None, image_size=None, split="train", limit=None):
+    """Load a training set as float32 images in [-1, 1], shape (N, C, H, W).
+
+    Args:
+        dataset: "fashion-mnist" (default; 28x28, C=1), "mnist" (28x28, C=1)
+            or "folder" (JPEG/PNG photos such as CelebA, C=3).
+        data_dir: where the files are: optional for the IDX sets (see
+            :func:`fashion_mnist` for the search order), required for "folder".
+        image_size: side length for "folder" (centre-crop + resize, default 64);
+            must be None or 28 for the IDX sets.
+        split: "train" or "test" (IDX sets only).
+        limit: keep only the first ``limit`` images (for ``--quick`` runs).
+
+    Returns:
+        (images float32 (N, C, S, S) in [-1, 1], labels int64 (N,) or None for "folder").
+
+    Raises:
+        ValueError: unknown dataset, a missing ``data_dir`` for "folder", or an
+            image_size the IDX sets do not have. FileNotFoundError: no data found
+            (the message says how to get it).
+    """
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset: expected one of {DATASETS}, got {dataset!r}")
+    if dataset == "folder":
+        if data_dir is None:
+            raise ValueError("data_dir: required with dataset='folder' (a folder of JPEG/PNG images)")
+        images, labels = ImageFolder(data_dir, image_size=image_size or 64).images, None
+    else:
+        if image_size not in (None, 28):
+            raise ValueError(f"image_size: {dataset} images are 28x28, got image_size={image_size}")
+        images, labels = (fashion_mnist if dataset == "fashion-mnist" else mnist)(split, root=data_dir)
+    if limit is not None:
+        images = images[:limit]
+        labels = labels[:limit] if labels is not None else None
+    return to_float_images(images), labels

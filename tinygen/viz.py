@@ -19,12 +19,13 @@ import io
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import imageio.v3 as iio
 import matplotlib
 import numpy as np
+
+from .fileio import atomic_write_bytes
 
 matplotlib.use("Agg")  # headless: must come before pyplot is imported
 import matplotlib.pyplot as plt  # noqa: E402
@@ -41,22 +42,8 @@ __all__ = [
 
 
 def _atomic_write_bytes(path, data):
-    """Write ``data`` to ``path`` via a temp file in the same folder + ``os.replace``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write_bytes(path, data)
     return path
 
 

@@ -1,19 +1,33 @@
 """im2col / col2im on an NVIDIA GPU: hand-written CUDA kernels run by CuPy.
 
 The CUDA twin of :mod:`tinygen.kernels.im2col_numpy`, with the same column
-layout ``(C, kH, kW, N, Ho, Wo)``, the same argument order and the same
-results (up to floating-point summation order in col2im).
+layout ``(C, kH, kW, Ho, Wo, N)`` (batch axis innermost), the same argument
+order and the same results (up to floating-point summation order in col2im).
+
+Memory order
+------------
+Both kernels work on images whose memory is **(C, H, W, N)**, batch
+innermost like the columns, so that consecutive threads handle consecutive
+``n`` and every global read *and* write is coalesced:
+
+* :func:`im2col` takes any (N, C, H, W) array and reads it through
+  ``cupy.ascontiguousarray(x.transpose(1, 2, 3, 0))``, which is free when
+  ``x`` already has (C, H, W, N) memory (e.g. a col2im output).
+* :func:`col2im` writes a contiguous (C, H, W, N) buffer and returns the
+  view ``out.transpose(3, 0, 1, 2)``: shape (N, C, H, W), not C-contiguous,
+  the same memory order as the NumPy version's result.
 
 The kernels
 -----------
 Both kernels use **one thread per output element**:
 
-* ``im2col``: thread ``idx`` owns ``col[c, i, j, n, y, x]``. It computes the
+* ``im2col``: thread ``idx`` owns ``col[c, i, j, y, x, n]``. It computes the
   padded-image position ``(y*sh + i - ph, x*sw + j - pw)`` and copies that
-  pixel of ``x`` or, if it falls in the padding, writes 0.
+  pixel ``xt[c, h, w, n]`` of the (C, H, W, N) input or, if it falls in the
+  padding, writes 0.
 
 * ``col2im`` is written as a **gather**: thread ``idx`` owns the output pixel
-  ``img[n, c, h, w]`` and *sums the column entries that map to it*. In padded
+  ``out[c, h, w, n]`` and *sums the column entries that map to it*. In padded
   coordinates ``hp = h + ph``, column row ``y`` and kernel row ``i`` reach it
   when ``y*sh + i == hp``, i.e. ``i = hp - y*sh``: ``i`` runs over
   ``hp % sh, hp % sh + sh, ...`` up to ``min(kh - 1, hp)``, keeping those
@@ -27,7 +41,7 @@ Both kernels use **one thread per output element**:
 
 Both use a **grid-stride loop** (a bounded grid walks any number of elements)
 and a **64-bit flat index** (``long long``, and 64-bit arithmetic for every
-offset into ``x``/``col``): ``C*kh*kw*N*Ho*Wo`` grows with the batch and
+offset into ``x``/``col``): ``C*kh*kw*Ho*Wo*N`` grows with the batch and
 can pass 2**31 - 1, e.g. 512 channels x 4x4 kernel x batch 256 x 32x32
 outputs is exactly 2**31 entries (8 GiB in float32), which would overflow
 an ``int``. Single dimensions are passed as ``int``.
@@ -53,9 +67,9 @@ _CTYPES = {"float32": "float", "float64": "double"}
 
 IM2COL_SOURCE = r'''
 extern "C" __global__ void tinygen_im2col_{{DTYPE}}(
-    const {{T}}* __restrict__ x,   /* (N, C, H, W), contiguous */
-    {{T}}* __restrict__ col,       /* (C, kh, kw, N, Ho, Wo), contiguous */
-    const long long total,         /* C*kh*kw*N*Ho*Wo */
+    const {{T}}* __restrict__ x,   /* (C, H, W, N), contiguous */
+    {{T}}* __restrict__ col,       /* (C, kh, kw, Ho, Wo, N), contiguous */
+    const long long total,         /* C*kh*kw*Ho*Wo*N */
     const int N, const int C, const int H, const int W,
     const int kh, const int kw, const int sh, const int sw,
     const int ph, const int pw, const int Ho, const int Wo)
@@ -63,11 +77,12 @@ extern "C" __global__ void tinygen_im2col_{{DTYPE}}(
     const long long stride = (long long)blockDim.x * gridDim.x;
     for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x;
          idx < total; idx += stride) {
-        /* Unravel idx over (C, kh, kw, N, Ho, Wo), last axis fastest. */
+        /* Unravel idx over (C, kh, kw, Ho, Wo, N), last axis fastest, so
+           consecutive threads take consecutive n: coalesced on both sides. */
         long long r = idx;
+        const int n  = (int)(r % N);  r /= N;
         const int ox = (int)(r % Wo); r /= Wo;
         const int oy = (int)(r % Ho); r /= Ho;
-        const int n  = (int)(r % N);  r /= N;
         const int j  = (int)(r % kw); r /= kw;
         const int i  = (int)(r % kh); r /= kh;
         const int c  = (int)r;
@@ -76,7 +91,7 @@ extern "C" __global__ void tinygen_im2col_{{DTYPE}}(
         const int w = ox * sw + j - pw;
         {{T}} v = ({{T}})0;
         if (h >= 0 && h < H && w >= 0 && w < W) {
-            v = x[(((long long)n * C + c) * H + h) * W + w];
+            v = x[(((long long)c * H + h) * W + w) * N + n];
         }
         col[idx] = v;
     }
@@ -85,9 +100,9 @@ extern "C" __global__ void tinygen_im2col_{{DTYPE}}(
 
 COL2IM_SOURCE = r'''
 extern "C" __global__ void tinygen_col2im_{{DTYPE}}(
-    const {{T}}* __restrict__ col, /* (C, kh, kw, N, Ho, Wo), contiguous */
-    {{T}}* __restrict__ img,       /* (N, C, H, W), contiguous */
-    const long long total,         /* N*C*H*W */
+    const {{T}}* __restrict__ col, /* (C, kh, kw, Ho, Wo, N), contiguous */
+    {{T}}* __restrict__ img,       /* (C, H, W, N), contiguous */
+    const long long total,         /* C*H*W*N */
     const int N, const int C, const int H, const int W,
     const int kh, const int kw, const int sh, const int sw,
     const int ph, const int pw, const int Ho, const int Wo)
@@ -95,12 +110,13 @@ extern "C" __global__ void tinygen_col2im_{{DTYPE}}(
     const long long stride = (long long)blockDim.x * gridDim.x;
     for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x;
          idx < total; idx += stride) {
-        /* Unravel idx over (N, C, H, W), last axis fastest. */
+        /* Unravel idx over (C, H, W, N), last axis fastest, so consecutive
+           threads take consecutive n: coalesced on both sides. */
         long long r = idx;
+        const int n = (int)(r % N); r /= N;
         const int w = (int)(r % W); r /= W;
         const int h = (int)(r % H); r /= H;
-        const int c = (int)(r % C); r /= C;
-        const int n = (int)r;
+        const int c = (int)r;
         /* Gather: column (oy, ox) with kernel offset (i, j) reaches padded
            pixel (hp, wp) iff oy*sh + i == hp and ox*sw + j == wp. So i runs
            over hp % sh, hp % sh + sh, ... (at most kh - 1 and at most hp)
@@ -115,7 +131,7 @@ extern "C" __global__ void tinygen_col2im_{{DTYPE}}(
                 const int ox = (wp - j) / sw;
                 if (ox >= Wo) continue;
                 const long long k = ((long long)c * kh + i) * kw + j;
-                acc += col[((k * N + n) * Ho + oy) * Wo + ox];
+                acc += col[((k * Ho + oy) * Wo + ox) * N + n];
             }
         }
         img[idx] = acc;
@@ -207,14 +223,17 @@ def im2col(x, kh, kw, sh, sw, ph, pw):
     Same semantics as :func:`tinygen.kernels.im2col_numpy.im2col`.
 
     Args:
-        x: ``cupy.ndarray`` (N, C, H, W), float32 or float64, any strides
-            (made contiguous first).
+        x: ``cupy.ndarray`` (N, C, H, W), float32 or float64, any strides.
+            The kernel reads it as a contiguous (C, H, W, N) array
+            (``cupy.ascontiguousarray(x.transpose(1, 2, 3, 0))``), which
+            costs no copy when its memory is already (C, H, W, N), as
+            :func:`col2im` outputs are.
         kh, kw: kernel height and width (int >= 1).
         sh, sw: stride (int >= 1); ph, pw: zero padding on each side (int >= 0).
 
     Returns:
-        col: contiguous ``cupy.ndarray`` (C, kh, kw, N, Ho, Wo), same dtype as
-        ``x``, with ``col[c, i, j, n, y, x_] = xpad[n, c, y*sh + i, x_*sw + j]``
+        col: contiguous ``cupy.ndarray`` (C, kh, kw, Ho, Wo, N), same dtype as
+        ``x``, with ``col[c, i, j, y, x_, n] = xpad[n, c, y*sh + i, x_*sw + j]``
         and ``Ho = (H + 2*ph - kh) // sh + 1`` (likewise Wo).
 
     Raises:
@@ -226,16 +245,16 @@ def im2col(x, kh, kw, sh, sw, ph, pw):
     dtype = _dtype_name(x.dtype, "x")
     _check_geometry(sh, sw, ph, pw)
     import cupy
-    x = cupy.ascontiguousarray(x)
     N, C, H, W = x.shape
+    xt = cupy.ascontiguousarray(x.transpose(1, 2, 3, 0))   # (C, H, W, N)
     Ho = (H + 2 * ph - kh) // sh + 1
     Wo = (W + 2 * pw - kw) // sw + 1
-    col = cupy.empty((C, kh, kw, N, Ho, Wo), dtype=x.dtype)
+    col = cupy.empty((C, kh, kw, Ho, Wo, N), dtype=x.dtype)
     total = col.size
     if total == 0:
         return col
     _launch(_get_kernel("im2col", dtype), total,
-            (x, col, np.int64(total))
+            (xt, col, np.int64(total))
             + _int_args(N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo))
     return col
 
@@ -247,7 +266,7 @@ def col2im(col, H, W, sh, sw, ph, pw):
     of :func:`im2col`), computed as a gather without atomics.
 
     Args:
-        col: ``cupy.ndarray`` (C, kh, kw, N, Ho, Wo), float32 or float64, any
+        col: ``cupy.ndarray`` (C, kh, kw, Ho, Wo, N), float32 or float64, any
             strides (made contiguous first).
         H, W: size of the (unpadded) image to produce. Positions that no
             column reaches (e.g. from conv_transpose2d's output_padding) are 0;
@@ -256,7 +275,10 @@ def col2im(col, H, W, sh, sw, ph, pw):
             :func:`im2col`.
 
     Returns:
-        x: contiguous ``cupy.ndarray`` (N, C, H, W), same dtype as ``col``.
+        x: ``cupy.ndarray`` (N, C, H, W), same dtype as ``col``. It is the
+        view ``out.transpose(3, 0, 1, 2)`` of a contiguous (C, H, W, N)
+        buffer ``out`` (not C-contiguous), like the NumPy version's result
+        and ready for the next :func:`im2col` without a copy.
 
     Raises:
         TypeError: ``col`` is not float32 or float64.
@@ -267,12 +289,11 @@ def col2im(col, H, W, sh, sw, ph, pw):
     _check_geometry(sh, sw, ph, pw)
     import cupy
     col = cupy.ascontiguousarray(col)
-    C, kh, kw, N, Ho, Wo = col.shape
-    img = cupy.empty((N, C, H, W), dtype=col.dtype)
-    total = img.size
-    if total == 0:
-        return img
-    _launch(_get_kernel("col2im", dtype), total,
-            (col, img, np.int64(total))
-            + _int_args(N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo))
-    return img
+    C, kh, kw, Ho, Wo, N = col.shape
+    out = cupy.empty((C, H, W, N), dtype=col.dtype)
+    total = out.size
+    if total > 0:
+        _launch(_get_kernel("col2im", dtype), total,
+                (col, out, np.int64(total))
+                + _int_args(N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo))
+    return out.transpose(3, 0, 1, 2)

@@ -55,9 +55,9 @@ def dcgan_init(module):
 
     Use as ``model.apply(dcgan_init)``.
     """
-    from .layers import Conv2d, ConvTranspose2d, Linear
+    from .layers import Conv2d, ConvTranspose2d, Linear, UpsampleConv2d
     from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
-    if isinstance(module, (Conv2d, ConvTranspose2d, Linear)):
+    if isinstance(module, (Conv2d, ConvTranspose2d, Linear, UpsampleConv2d)):
         normal_(module.weight, 0.0, 0.02)
         if module.bias is not None:
             zeros_(module.bias)

@@ -80,6 +80,29 @@ class ConvTranspose2d(Module):
                 f"stride={self.stride}, padding={self.padding}")
 
 
+class UpsampleConv2d(Module):
+    """Nearest x2 upsampling then a 3x3 conv (padding 1): (N, C_in, H, W) -> (N, C_out, 2H, 2W).
+
+    The same function, parameters and initialisation as
+    ``Sequential(Upsample(2), Conv2d(in_channels, out_channels, 3, padding=1))``,
+    computed at the cost of one transposed conv; see ``functional.upsample_conv2d``.
+    weight: (out_channels, in_channels, 3, 3); bias: (out_channels,).
+    """
+
+    def __init__(self, in_channels, out_channels, bias=True):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.weight = _param(out_channels, in_channels, 3, 3)
+        self.bias = _param(out_channels) if bias else None
+        default_uniform_(self.weight, self.bias)
+
+    def forward(self, x):
+        return F.upsample_conv2d(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"{self.in_channels}, {self.out_channels}"
+
+
 class ReLU(Module):
     """max(x, 0), any shape."""
 

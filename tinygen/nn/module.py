@@ -93,8 +93,19 @@ class Module:
         return self.train(False)
 
     def zero_grad(self):
+        """Drop every parameter's ``.grad``."""
         for p in self.parameters():
             p.grad = None
+
+    def requires_grad_(self, flag=True):
+        """Turn gradient tracking of every parameter on or off; returns self.
+
+        A GAN's generator step freezes the critic this way, so that no
+        weight gradients are computed for it.
+        """
+        for p in self.parameters():
+            p.requires_grad = flag
+        return self
 
     def to(self, device):
         """Move every parameter and buffer to ``device`` (``"cpu"`` or ``"cuda"``) in place."""

@@ -1,0 +1,81 @@
+"""Plumbing shared by the lesson scripts: command-line flags and the output folder.
+
+Each lesson keeps its model and training loop in view; what is the same in
+every lesson (flags, a JSONL loss log that survives a resume, where files go)
+lives here.
+"""
+import argparse
+import json
+import os
+
+from .fileio import atomic_write_bytes
+from .viz import append_jsonl, read_jsonl
+
+
+def lesson_parser(description, steps, batch_size=64, out=None):
+    """An ``argparse`` parser with the flags every lesson takes.
+
+    --steps, --batch-size, --device {cpu,cuda}, --seed, --quick, --out,
+    --resume, --dataset {fashion-mnist,mnist,folder}, --data-dir, --image-size.
+    Lessons add their own flags to the returned parser.
+    """
+    p = argparse.ArgumentParser(description=description,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--steps", type=int, default=steps, help="training iterations")
+    p.add_argument("--batch-size", type=int, default=batch_size)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="a few steps on a small subset (for tests)")
+    p.add_argument("--out", default=out, help="output folder (default: runs/<lesson>)")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.add_argument("--dataset", default="fashion-mnist", choices=["fashion-mnist", "mnist", "folder"])
+    p.add_argument("--data-dir", default=None, help="folder holding the dataset (required for 'folder')")
+    p.add_argument("--image-size", type=int, default=None, help="side length for --dataset folder (default 64)")
+    return p
+
+
+def parse_args(parser, argv=None):
+    """Parse flags, ignoring unknown ones (so a lesson also runs cell by cell in an editor/Jupyter)."""
+    args, _ = parser.parse_known_args(argv)
+    for name in ("steps", "batch_size"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')}: expected an integer >= 1, got {getattr(args, name)}")
+    return args
+
+
+class RunDir:
+    """An output folder: ``log.jsonl``, ``checkpoint.npz`` and the pictures.
+
+    Args:
+        path: the folder (created). resume_step: when resuming from a
+            checkpoint taken at this step, log records after it (written by the
+            interrupted run after its last checkpoint) are dropped, so the log
+            has each step once.
+    """
+
+    def __init__(self, path, resume_step=None):
+        self.path = path
+        os.makedirs(path, exist_ok=True)
+        self.log_path = self.file("log.jsonl")
+        if resume_step is None:
+            if os.path.exists(self.log_path):
+                os.remove(self.log_path)
+        elif os.path.exists(self.log_path):
+            kept = [r for r in read_jsonl(self.log_path) if r.get("step", 0) <= resume_step]
+            atomic_write_bytes(self.log_path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+
+    def file(self, name):
+        """Path of ``name`` inside the run folder."""
+        return os.path.join(self.path, name)
+
+    @property
+    def checkpoint(self):
+        return self.file("checkpoint.npz")
+
+    def log(self, record):
+        """Append one JSON record (a dict of numbers) to ``log.jsonl``."""
+        append_jsonl(self.log_path, record)
+
+    def history(self):
+        """All records in ``log.jsonl``, oldest first."""
+        return read_jsonl(self.log_path) if os.path.exists(self.log_path) else []
