@@ -13,6 +13,7 @@ each Function's inputs as soon as it has been differentiated.
 """
 import contextlib
 import heapq
+import itertools
 import weakref
 
 import numpy as np
@@ -199,6 +200,7 @@ class Function:
     """
 
     inputs = None
+    _counter = itertools.count()
 
     def __call__(self, *inputs):
         inputs = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
@@ -206,6 +208,7 @@ class Function:
         ys = ys if isinstance(ys, tuple) else (ys,)
         outputs = [Tensor(y) for y in ys]
         if _Config.enable_grad and any(x.requires_grad for x in inputs):
+            self.seq = next(Function._counter)  # creation order: a deterministic tie-break
             self.generation = max(x.generation for x in inputs)
             for y in outputs:
                 y.creator, y.requires_grad, y.generation = self, True, self.generation + 1
@@ -225,8 +228,6 @@ class Function:
     def backward(self, *grad_outputs):
         raise NotImplementedError
 
-    def __lt__(self, other):  # heap tie-break
-        return id(self) < id(other)
 
 
 def _as_grad(g, like):
@@ -289,7 +290,9 @@ def _backward(outputs, grad_outputs, inputs, retain_graph, create_graph):
     def push(f):
         if f not in seen and (needed is None or f in needed):
             seen.add(f)
-            heapq.heappush(heap, (-f.generation, f))
+            # Latest generation first; among equals, latest created first. A fixed
+            # order makes gradient sums, and so whole runs, bit-reproducible.
+            heapq.heappush(heap, (-f.generation, -f.seq, f))
 
     with (enable_grad() if create_graph else no_grad()):
         for y, g in zip(outputs, grad_outputs):
@@ -299,7 +302,7 @@ def _backward(outputs, grad_outputs, inputs, retain_graph, create_graph):
             elif inputs is None:
                 leaves[id(y)] = y
         while heap:
-            _, f = heapq.heappop(heap)
+            *_, f = heapq.heappop(heap)
             if f.inputs is None:
                 raise RuntimeError("backward: the graph was already freed by an earlier backward; "
                                    "pass retain_graph=True to the first call")

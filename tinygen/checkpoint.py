@@ -55,34 +55,44 @@ def load_checkpoint(path, models, optimizers=None):
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"path: no checkpoint at {path}")
-    try:
-        data = np.load(path)
-        meta = json.loads(bytes(data["meta"]).decode())
+    try:  # read and verify every array before touching any model (all or nothing)
+        with np.load(path) as f:
+            data = {k: f[k] for k in f.files}
+        meta = json.loads(bytes(data.pop("meta")).decode())
     except Exception as e:
-        raise ValueError(f"path: {path} is not a readable tinygen checkpoint ({e})") from e
+        raise ValueError(f"path: {path} is not a readable tinygen checkpoint ({type(e).__name__}: {e})") from e
+    states = {}
     for name, m in models.items():
         prefix = f"model/{name}/"
-        state = {k[len(prefix):]: data[k] for k in data.files if k.startswith(prefix)}
-        if not state:
+        states[name] = {k[len(prefix):]: v for k, v in data.items() if k.startswith(prefix)}
+        if not states[name]:
             raise ValueError(f"models: checkpoint {path} has no model named {name!r}")
-        try:
-            m.load_state_dict(state)
-        except (KeyError, ValueError) as e:
-            raise ValueError(f"models[{name!r}]: checkpoint does not match: {e}") from e
+        own = {k for k, _ in m.named_parameters()} | {k for k, _ in m.named_buffers()}
+        if set(states[name]) != own:
+            raise ValueError(f"models[{name!r}]: checkpoint does not match: missing "
+                             f"{sorted(own - set(states[name]))}, unexpected {sorted(set(states[name]) - own)}")
+    optim_states = {}
     for name, opt in (optimizers or {}).items():
         om = meta["optim"].get(name)
         if om is None:
             raise ValueError(f"optimizers: checkpoint {path} has no optimizer named {name!r}")
-        states = [{} for _ in range(om["n_params"])]
+        per_param = [{} for _ in range(om["n_params"])]
         prefix = f"optim/{name}/"
-        for k in data.files:
+        for k, v in data.items():
             if k.startswith(prefix):
                 i, key = k[len(prefix):].split("/", 1)
-                states[int(i)][key] = data[k]
+                per_param[int(i)][key] = v
         if "betas" in om["defaults"]:  # JSON turned the tuple into a list
             om["defaults"]["betas"] = tuple(om["defaults"]["betas"])
-        opt.load_state_dict({"defaults": om["defaults"], "step_count": om["step_count"], "state": states})
+        optim_states[name] = {"defaults": om["defaults"], "step_count": om["step_count"], "state": per_param}
+    for name, m in models.items():
+        try:
+            m.load_state_dict(states[name])
+        except (KeyError, ValueError) as e:
+            raise ValueError(f"models[{name!r}]: checkpoint does not match: {e}") from e
+    for name, opt in (optimizers or {}).items():
+        opt.load_state_dict(optim_states[name])
     set_rng_state(meta["rng"])
     extra = dict(meta["extra"])
-    extra.update({k[len("extra/"):]: data[k] for k in data.files if k.startswith("extra/")})
+    extra.update({k[len("extra/"):]: v for k, v in data.items() if k.startswith("extra/")})
     return {"step": meta["step"], "extra": extra}

@@ -46,7 +46,8 @@ class Optimizer:
     def state_dict(self):
         """Hyperparameters, step count and state arrays (NumPy copies), for checkpoints."""
         return {"defaults": dict(self.defaults), "step_count": self.step_count,
-                "state": [{k: as_device(v, "cpu").copy() for k, v in s.items()} for s in self.state]}
+                "state": [{k: as_device(v, "cpu").copy() if hasattr(v, "shape") else v for k, v in s.items()}
+                          for s in self.state]}
 
     def load_state_dict(self, state):
         """Restore what :meth:`state_dict` returned.
@@ -60,10 +61,15 @@ class Optimizer:
         self.defaults.update(state["defaults"])
         self.step_count = int(state["step_count"])
         for i, (p, s) in enumerate(zip(self.params, state["state"])):
+            restored = {}
             for k, v in s.items():
+                if np.ndim(v) == 0:  # a counter, e.g. Adam's per-parameter step
+                    restored[k] = int(v)
+                    continue
                 if v.shape != p.shape:
                     raise ValueError(f"state[{i}][{k!r}]: expected shape {p.shape}, got {v.shape}")
-            self.state[i] = {k: as_device(np.asarray(v, dtype=p.dtype), p.device) for k, v in s.items()}
+                restored[k] = as_device(np.asarray(v, dtype=p.dtype), p.device)
+            self.state[i] = restored
 
 
 class SGD(Optimizer):
@@ -98,7 +104,8 @@ class Adam(Optimizer):
 
     def _update(self, w, g, state, xp):
         (b1, b2), lr, eps = self.defaults["betas"], self.defaults["lr"], self.defaults["eps"]
-        t = self.step_count
+        # Each parameter counts its own updates, for the bias correction (as PyTorch).
+        state["step"] = t = state.get("step", 0) + 1
         m = state.setdefault("exp_avg", xp.zeros_like(w))
         v = state.setdefault("exp_avg_sq", xp.zeros_like(w))
         m *= b1

@@ -41,8 +41,11 @@ class Where(Function):
 
 class Sigmoid(Function):
     def forward(self, x):
+        # e^{-|x|} never overflows; x >= 0: 1/(1+e^{-x}), x < 0: e^{x}/(1+e^{x}).
+        # Accurate in both tails (0.5*(tanh(x/2)+1) loses the negative tail).
         xp = get_array_module(x)
-        return 0.5 * (xp.tanh(0.5 * x) + 1)  # stable for large |x|
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1, e) / (1 + e)
 
     def backward(self, gy):
         y = self.output()

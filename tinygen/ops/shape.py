@@ -117,6 +117,8 @@ def reshape(x, shape):
 
 def transpose(x, axes=None):
     """Permute the axes (reverse them if ``axes`` is None), like ``numpy.transpose``."""
+    if axes is not None and (len(axes) != x.ndim or any(not -x.ndim <= a < x.ndim for a in axes)):
+        raise ValueError(f"axes: expected a permutation of 0..{x.ndim - 1}, got {tuple(axes)}")
     axes = tuple(reversed(range(x.ndim))) if axes is None else tuple(a % x.ndim for a in axes)
     if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"axes: expected a permutation of 0..{x.ndim - 1}, got {axes}")
@@ -131,7 +133,9 @@ def permute(x, *dims):
 
 def flatten(x, start_dim=1, end_dim=-1):
     """Merge dims ``start_dim..end_dim`` into one: (N, C, H, W) -> (N, C*H*W) by default."""
-    start, end = start_dim % x.ndim, end_dim % x.ndim
+    start, end = normalize_axis(start_dim, x.ndim)[0], normalize_axis(end_dim, x.ndim)[0]
+    if start > end:
+        raise ValueError(f"start_dim: expected start_dim <= end_dim, got {start_dim} and {end_dim}")
     merged = 1
     for s in x.shape[start:end + 1]:
         merged *= s
@@ -159,5 +163,5 @@ def concatenate(xs, axis=0):
 def stack(xs, axis=0):
     """Join same-shape tensors along a new ``axis``."""
     xs = list(xs)
-    axis = axis % (xs[0].ndim + 1)
+    axis = normalize_axis(axis, xs[0].ndim + 1)[0]
     return concatenate([reshape(x, x.shape[:axis] + (1,) + x.shape[axis:]) for x in xs], axis)

@@ -1,0 +1,213 @@
+"""Tests for tinygen.checkpoint: full round trips (models, BN buffers, Adam state,
+extra values, global RNG), exact resume, atomic writes, and load errors.
+"""
+import os
+import re
+
+import numpy as np
+import pytest
+
+import tinygen as tg
+from tinygen import functional as F
+from tinygen import nn, optim
+from tinygen.checkpoint import load_checkpoint, save_checkpoint
+
+
+def _gen():
+    # no bias before BN: its true gradient is 0, and Adam would amplify rounding noise in it
+    return nn.Sequential(nn.Linear(4, 8, bias=False), nn.BatchNorm1d(8), nn.LeakyReLU(0.2), nn.Linear(8, 3))
+
+
+def _critic():
+    return nn.Sequential(nn.Linear(3, 6), nn.Tanh(), nn.Linear(6, 1))
+
+
+def _train(model, opt, steps):
+    for _ in range(steps):
+        x, y = tg.randn(8, model[0].in_features), tg.randn(8, model[-1].out_features)
+        loss = F.mse_loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+def _setup(seed):
+    tg.manual_seed(seed)
+    g, d = _gen(), _critic()
+    return g, d, optim.Adam(g.parameters(), lr=1e-2, betas=(0.5, 0.9)), optim.Adam(d.parameters(), lr=3e-3)
+
+
+def test_round_trip_models_optimizers_extra_and_rng(tmp_path):
+    g, d, og, od = _setup(0)
+    _train(g, og, 3)
+    _train(d, od, 2)
+    path = tmp_path / "run" / "ckpt.npz"  # parent folder created on save
+    extra = {"epoch": 3, "name": "wgan", "best": 1.5, "hist": [1, 2], "fid": np.arange(4.0),
+             "ids": np.array([[1, 2], [3, 4]], np.int64)}
+    save_checkpoint(path, 5, {"G": g, "D": d}, {"G": og, "D": od}, extra=extra)
+    after_save = tg.randn(6).numpy()
+
+    g2, d2, og2, od2 = _setup(1)  # different weights, empty optimizer state
+    out = load_checkpoint(path, {"G": g2, "D": d2}, {"G": og2, "D": od2})
+    assert tg.randn(6).numpy().tolist() == after_save.tolist()  # global RNG restored
+    assert out["step"] == 5
+    assert {k: out["extra"][k] for k in ("epoch", "name", "best", "hist")} == \
+        {"epoch": 3, "name": "wgan", "best": 1.5, "hist": [1, 2]}
+    for k in ("fid", "ids"):
+        assert out["extra"][k].dtype == extra[k].dtype and np.array_equal(out["extra"][k], extra[k])
+    for a, b in ((g, g2), (d, d2)):
+        sa, sb = a.state_dict(), b.state_dict()
+        assert sa.keys() == sb.keys()
+        assert all(np.array_equal(sa[k], sb[k]) and sa[k].dtype == sb[k].dtype for k in sa)
+    assert "1.running_var" in g2.state_dict() and not np.allclose(g2[1].running_var, 1)
+    for a, b in ((og, og2), (od, od2)):
+        assert a.step_count == b.step_count and a.defaults == b.defaults
+        assert isinstance(b.defaults["betas"], tuple)
+        for sa, sb in zip(a.state, b.state):
+            assert sa.keys() == sb.keys() == {"exp_avg", "exp_avg_sq", "step"}
+            assert sa["step"] == sb["step"] and isinstance(sb["step"], int)
+            assert all(np.array_equal(sa[k], sb[k]) and sb[k].dtype == np.float32 for k in sa if k != "step")
+
+
+def _float64_setup(seed):
+    g, _, _, _ = _setup(seed)
+    g.astype("float64")
+    return g, optim.Adam(g.parameters(), lr=1e-2, betas=(0.5, 0.9))
+
+
+def _train64(model, opt, steps):
+    for _ in range(steps):
+        x, y = tg.randn(8, 4, dtype="float64"), tg.randn(8, 3, dtype="float64")
+        opt.zero_grad()
+        F.mse_loss(model(x), y).backward()
+        opt.step()
+
+
+def test_resume_is_exact(tmp_path):
+    # float64 and 1e-12, not bit-exact: see test_backward_is_bit_deterministic
+    g, og = _float64_setup(0)
+    _train64(g, og, 6)
+    straight = g.state_dict()
+
+    g, og = _float64_setup(0)
+    _train64(g, og, 3)
+    save_checkpoint(tmp_path / "c.npz", 3, {"G": g}, {"G": og})
+    del g, og
+    g, og = _float64_setup(42)  # rebuilt from scratch, RNG elsewhere
+    assert load_checkpoint(tmp_path / "c.npz", {"G": g}, {"G": og})["step"] == 3
+    assert og.step_count == 3 and g[0].weight.dtype == np.float64
+    _train64(g, og, 3)
+    resumed = g.state_dict()
+    for k in straight:  # parameters and BN buffers
+        assert resumed[k].dtype == np.float64
+        np.testing.assert_allclose(resumed[k], straight[k], rtol=1e-12, atol=1e-13, err_msg=k)
+    # A resume that forgot the RNG, the Adam moments or the step count is off by far more:
+    g2, og2 = _float64_setup(0)
+    _train64(g2, og2, 3)
+    og2 = optim.Adam(g2.parameters(), lr=1e-2, betas=(0.5, 0.9))  # fresh Adam state
+    _train64(g2, og2, 3)
+    assert np.abs(g2.state_dict()["0.weight"] - straight["0.weight"]).max() > 1e-4
+
+
+def test_backward_is_bit_deterministic():
+    tg.manual_seed(0)
+    bn = nn.BatchNorm1d(16)
+    x0, v = tg.randn(32, 16).numpy(), tg.randn(32, 16)
+    results, junk = [], []
+    for rep in range(40):
+        junk.append([object() for _ in range(rep * 37)])  # shift object addresses between repeats
+        x = tg.tensor(x0, requires_grad=True)
+        results.append(tg.grad(bn(x), x, grad_outputs=v)[0].numpy())
+    differ = sum(not np.array_equal(r, results[0]) for r in results)
+    assert differ == 0, (f"{differ}/39 repeats of the same backward differ from the first, by up to "
+                         f"{max(np.abs(r - results[0]).max() for r in results):.3g}")
+
+
+def _bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def test_failed_write_leaves_previous_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.npz"
+    g, _, og, _ = _setup(0)
+    save_checkpoint(path, 1, {"G": g}, {"G": og})
+    old = _bytes(path)
+
+    def broken_savez(f, **arrays):  # a disk-full / kill in the middle of the write
+        f.write(b"PK\x03\x04 half a zip file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    _train(g, og, 1)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, 2, {"G": g}, {"G": og})
+    monkeypatch.undo()
+    assert _bytes(path) == old
+    assert os.listdir(tmp_path) == ["ckpt.npz"]  # no temp file left behind
+    assert load_checkpoint(path, {"G": _gen()}, {"G": optim.Adam(_gen().parameters())})["step"] == 1
+
+
+def test_checkpoint_permissions_follow_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        save_checkpoint(tmp_path / "c.npz", 0, {"D": _critic()})
+    finally:
+        os.umask(old)
+    mode = os.stat(tmp_path / "c.npz").st_mode & 0o777
+    assert mode != 0o600 and mode == 0o644  # not mkstemp's 0600
+
+
+def test_missing_file_raises(tmp_path):
+    path = tmp_path / "nope.npz"
+    with pytest.raises(FileNotFoundError, match=re.escape(str(path))):
+        load_checkpoint(path, {"D": _critic()})
+
+
+@pytest.mark.parametrize("content", [np.random.default_rng(0).bytes(2000), b"", b"PK\x03\x04junk"],
+                         ids=["random", "empty", "zip_magic"])
+def test_corrupt_file_raises_value_error(tmp_path, content):
+    path = tmp_path / "bad.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="bad.npz"):
+        load_checkpoint(path, {"D": _critic()})
+
+
+def test_npz_that_is_not_a_checkpoint_raises(tmp_path):
+    path = tmp_path / "other.npz"
+    np.savez(path, x=np.zeros(3))
+    with pytest.raises(ValueError, match="other.npz"):
+        load_checkpoint(path, {"D": _critic()})
+
+
+def test_truncated_checkpoint_raises_value_error(tmp_path):
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, 0, {"D": _critic()})
+    path.write_bytes(_bytes(path)[: len(_bytes(path)) // 2])
+    with pytest.raises(ValueError):
+        load_checkpoint(path, {"D": _critic()})
+
+
+def test_damaged_array_data_raises_value_error(tmp_path):
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, 0, {"D": nn.Linear(40, 30)})
+    data = bytearray(_bytes(path))
+    data[200:208] = bytes(b ^ 0xFF for b in data[200:208])  # inside the first array's bytes
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError):
+        load_checkpoint(path, {"D": nn.Linear(40, 30)})
+
+
+def test_different_architecture_raises_naming_model(tmp_path):
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, 0, {"critic": _critic()}, {"critic": optim.Adam(_critic().parameters())})
+    wider = nn.Sequential(nn.Linear(3, 7), nn.Tanh(), nn.Linear(7, 1))
+    with pytest.raises(ValueError, match=r"critic.*0\.weight"):  # wrong shape
+        load_checkpoint(path, {"critic": wider})
+    deeper = nn.Sequential(nn.Linear(3, 6), nn.Tanh(), nn.Linear(6, 1), nn.Sigmoid(), nn.Linear(1, 1))
+    with pytest.raises(ValueError, match=r"critic.*4\.weight"):  # missing keys
+        load_checkpoint(path, {"critic": deeper})
+    with pytest.raises(ValueError, match="generator"):  # no such model in the file
+        load_checkpoint(path, {"generator": _critic()})
+    with pytest.raises(ValueError, match="'G'"):  # no such optimizer in the file
+        load_checkpoint(path, {"critic": _critic()}, {"G": optim.Adam(_critic().parameters())})

@@ -1,0 +1,179 @@
+"""conv2d, conv_transpose2d, the weight-grad op, pooling and upsampling.
+
+Forward values are compared with naive loops written here; first and second
+derivatives with finite differences (float64, random cotangents) over the
+grid stride {1, 2} x padding {0, 1, 2} x kernel {1, 3, 4} x bias, with
+output_padding {0, 1} where valid, on non-square inputs.
+"""
+import itertools
+
+import numpy as np
+import pytest
+from conftest import rand64
+
+import tinygen as tg
+from tinygen import functional as F
+
+
+def naive_conv2d(x, w, b, s, p):
+    N, C, H, W = x.shape
+    O, _, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    Ho, Wo = (H + 2 * p - kh) // s + 1, (W + 2 * p - kw) // s + 1
+    y = np.zeros((N, O, Ho, Wo))
+    for n, o, i, j in itertools.product(range(N), range(O), range(Ho), range(Wo)):
+        y[n, o, i, j] = np.sum(xp[n, :, i * s:i * s + kh, j * s:j * s + kw] * w[o])
+    return y + (0 if b is None else b[None, :, None, None])
+
+
+def naive_conv_transpose2d(x, w, b, s, p, op):
+    # Definition by scatter: each input pixel adds a weighted kernel to the output.
+    N, C, H, W = x.shape
+    _, O, kh, kw = w.shape
+    Ho, Wo = (H - 1) * s - 2 * p + kh + op, (W - 1) * s - 2 * p + kw + op
+    y = np.zeros((N, O, Ho + 2 * p + kh, Wo + 2 * p + kw))
+    for n, c, i, j in itertools.product(range(N), range(C), range(H), range(W)):
+        y[n, :, i * s:i * s + kh, j * s:j * s + kw] += x[n, c, i, j] * w[c]
+    y = y[:, :, p:p + Ho, p:p + Wo]
+    return y + (0 if b is None else b[None, :, None, None])
+
+
+CONV_GRID = list(itertools.product([1, 2], [0, 1, 2], [1, 3, 4], [True, False]))
+CONVT_GRID = [(s, p, k, op, bias) for s, p, k, bias in CONV_GRID for op in range(s)]
+
+
+def _size_ok(h, s, p, k, op=None):
+    if op is None:
+        return h + 2 * p >= k
+    return (h - 1) * s - 2 * p + k + op >= 1
+
+
+@pytest.mark.parametrize("stride,padding,k,bias", CONV_GRID)
+def test_conv2d(device, stride, padding, k, bias):
+    x = rand64(2, 3, 5, 6, device=device, seed=1)
+    w = rand64(4, 3, k, k, device=device, seed=2)
+    b = rand64(4, device=device, seed=3) if bias else None
+    if not _size_ok(5, stride, padding, k):
+        pytest.skip("kernel larger than the padded input")
+    fn = lambda x, w, *b: F.conv2d(x, w, b[0] if b else None, stride, padding)  # noqa: E731
+    inputs = [x, w] + ([b] if bias else [])
+    ref = naive_conv2d(x.numpy(), w.numpy(), b.numpy() if bias else None, stride, padding)
+    np.testing.assert_allclose(fn(*inputs).numpy(), ref, rtol=1e-10, atol=1e-12)
+    assert tg.gradcheck(fn, inputs)
+    assert tg.gradgradcheck(fn, inputs)
+
+
+@pytest.mark.parametrize("stride,padding,k,output_padding,bias", CONVT_GRID)
+def test_conv_transpose2d(device, stride, padding, k, output_padding, bias):
+    x = rand64(2, 3, 5, 6, device=device, seed=4)
+    w = rand64(3, 4, k, k, device=device, seed=5)
+    b = rand64(4, device=device, seed=6) if bias else None
+    if not _size_ok(5, stride, padding, k, output_padding):
+        pytest.skip("output size below 1")
+    fn = lambda x, w, *b: F.conv_transpose2d(x, w, b[0] if b else None, stride, padding,  # noqa: E731
+                                             output_padding)
+    inputs = [x, w] + ([b] if bias else [])
+    ref = naive_conv_transpose2d(x.numpy(), w.numpy(), b.numpy() if bias else None, stride, padding,
+                                 output_padding)
+    np.testing.assert_allclose(fn(*inputs).numpy(), ref, rtol=1e-10, atol=1e-12)
+    assert tg.gradcheck(fn, inputs)
+    assert tg.gradgradcheck(fn, inputs)
+
+
+def test_conv_full_jacobian_small(device):
+    # Tiny enough for the element-by-element path, which reports where an error is.
+    x = rand64(1, 2, 3, 4, device=device, seed=7)
+    w = rand64(2, 2, 2, 2, device=device, seed=8)
+    for fn in (lambda x, w: F.conv2d(x, w, stride=(1, 2), padding=(1, 0)),
+               lambda x, w: F.conv_transpose2d(x, w, stride=(2, 1), padding=(0, 1), output_padding=(1, 0))):
+        assert tg.gradcheck(fn, [x, w], max_full=10_000)
+        assert tg.gradgradcheck(fn, [x, w], max_full=10_000)
+
+
+@pytest.mark.parametrize("stride,padding,k", [(1, 0, 3), (2, 1, 4), (2, 2, 3), (1, 1, 1)])
+def test_conv2d_weight_op(device, stride, padding, k):
+    """The weight-grad op: equals dL/dW of conv2d, and its own backward (which a
+    reference engine left crashing) is right to second order, i.e. conv's third."""
+    x = rand64(2, 3, 6, 5, device=device, seed=9)
+    w = rand64(4, 3, k, k, device=device, seed=10)
+    y = F.conv2d(x, w, stride=stride, padding=padding)
+    gy = rand64(*y.shape, device=device, seed=11)
+    gw_ref, = tg.grad(y, w, grad_outputs=gy)
+    gw = F.conv2d_weight(x, gy, k, stride, padding)
+    np.testing.assert_allclose(gw.numpy(), gw_ref.numpy(), rtol=1e-10)
+    fn = lambda x, gy: F.conv2d_weight(x, gy, k, stride, padding)  # noqa: E731
+    assert tg.gradcheck(fn, [x, gy])
+    assert tg.gradgradcheck(fn, [x, gy])
+
+
+def test_conv_third_order(device):
+    # d3/dx dW dW of a conv composed with a nonlinearity goes through all three Functions.
+    x = rand64(2, 2, 5, 5, device=device, seed=12)
+    w = rand64(3, 2, 3, 3, device=device, seed=13)
+
+    def grad_fn(x, w):
+        y = F.tanh(F.conv2d(x, w, stride=2, padding=1))
+        g, = tg.grad(y, x, grad_outputs=tg.ones(*y.shape, dtype="float64", device=device), create_graph=True)
+        return g
+    assert tg.gradgradcheck(grad_fn, [x, w])
+
+
+@pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0)])
+def test_avg_pool2d(device, k, s, p):
+    x = rand64(2, 3, 6, 8, device=device, seed=14)
+    y = F.avg_pool2d(x, k, s, p)
+    ones = np.ones((3, 3, k, k)) / (k * k)
+    ref = naive_conv2d(x.numpy(), ones * np.eye(3)[:, :, None, None], None, s, p)
+    np.testing.assert_allclose(y.numpy(), ref, rtol=1e-12)
+    fn = lambda x: F.avg_pool2d(x, k, s, p)  # noqa: E731
+    assert tg.gradcheck(fn, [x])
+    assert tg.gradgradcheck(fn, [x])
+
+
+@pytest.mark.parametrize("scale", [2, 3, (1, 2)])
+def test_upsample(device, scale):
+    x = rand64(2, 3, 3, 4, device=device, seed=15)
+    y = F.upsample(x, scale)
+    sh, sw = (scale, scale) if isinstance(scale, int) else scale
+    np.testing.assert_array_equal(y.numpy(), x.numpy().repeat(sh, axis=2).repeat(sw, axis=3))
+    assert tg.gradcheck(lambda x: F.upsample(x, scale), [x])
+    assert tg.gradgradcheck(lambda x: F.upsample(x, scale), [x])
+
+
+def test_upsample_conv2d_equals_upsample_then_conv(device):
+    x = rand64(2, 3, 4, 5, device=device, seed=16)
+    w = rand64(4, 3, 3, 3, device=device, seed=17)
+    b = rand64(4, device=device, seed=18)
+    ref = F.conv2d(F.upsample(x, 2), w, b, padding=1)
+    np.testing.assert_allclose(F.upsample_conv2d(x, w, b).numpy(), ref.numpy(), rtol=1e-10, atol=1e-12)
+    assert tg.gradcheck(F.upsample_conv2d, [x, w, b])
+    assert tg.gradgradcheck(F.upsample_conv2d, [x, w, b])
+
+
+def test_float32_stays_float32():
+    x = tg.randn(2, 3, 8, 8)
+    w = tg.randn(4, 3, 3, 3, requires_grad=True)
+    y = F.conv_transpose2d(F.avg_pool2d(F.conv2d(x, w, stride=2, padding=1), 2), w, stride=2)
+    y.backward(tg.randn(*y.shape))
+    assert y.dtype == np.float32 and w.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: F.conv2d(tg.randn(3, 5, 5), tg.randn(2, 3, 3, 3)), r"x: expected a 4-D tensor \(N, C, H, W\), got shape \(3, 5, 5\)"),
+    (lambda: F.conv2d(tg.randn(1, 3, 5, 5), tg.randn(2, 4, 3, 3)), r"weight: expected C_in = 3 .*got weight shape \(2, 4, 3, 3\)"),
+    (lambda: F.conv2d(tg.randn(1, 3, 5, 5), tg.randn(2, 3, 3)), r"weight: expected a 4-D tensor"),
+    (lambda: F.conv2d(tg.randn(1, 3, 2, 2), tg.randn(2, 3, 3, 3)), r"weight: kernel 3x3 is larger than the padded input 2x2"),
+    (lambda: F.conv2d(tg.randn(1, 3, 5, 5), tg.randn(2, 3, 3, 3), stride=0), r"stride: expected an int >= 1"),
+    (lambda: F.conv2d(tg.randn(1, 3, 5, 5), tg.randn(2, 3, 3, 3), padding=-1), r"padding: expected an int >= 0"),
+    (lambda: F.conv2d(tg.randn(1, 3, 5, 5), tg.randn(2, 3, 3, 3), bias=tg.randn(3)), r"bias: expected shape \(2,\), got \(3,\)"),
+    (lambda: F.conv2d(tg.randn(1, 3, 5, 5), tg.randn(2, 3, 3, 3, dtype="float64")), r"weight: expected dtype float32"),
+    (lambda: F.conv_transpose2d(tg.randn(1, 3, 5, 5), tg.randn(2, 4, 3, 3)), r"weight: expected C_in = 3 \(x.shape\[1\]\) in \(C_in, C_out, kH, kW\)"),
+    (lambda: F.conv_transpose2d(tg.randn(1, 3, 1, 1), tg.randn(3, 2, 1, 1), padding=1), r"output size \(-1, -1\) is below 1"),
+    (lambda: F.conv_transpose2d(tg.randn(1, 3, 4, 4), tg.randn(3, 2, 3, 3), stride=2, output_padding=2), r"output_padding: expected values smaller than stride"),
+    (lambda: F.avg_pool2d(tg.randn(1, 3, 2, 2), 3), r"kernel_size: window \(3, 3\) is larger"),
+    (lambda: F.upsample(tg.randn(1, 3, 2, 2), 2, mode="bilinear"), r"mode: expected 'nearest'"),
+    (lambda: F.upsample_conv2d(tg.randn(1, 3, 2, 2), tg.randn(2, 3, 4, 4)), r"weight: expected a 3x3 kernel"),
+])
+def test_bad_arguments_name_the_argument(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -1,0 +1,396 @@
+"""Every op: forward value against NumPy, first and second derivatives against
+finite differences (tg.gradcheck / tg.gradgradcheck, float64), on the CPU and,
+where a GPU is present, on CuPy.
+
+Inputs are small (<= 60 elements, so every partial derivative is compared),
+kept off kinks (ReLU/abs at 0, max and maximum ties) and inside the domain
+(log, sqrt, fractional powers: positive). A few larger cases use gradcheck's
+random-direction path. Also: the tie rule of max, stability of logsumexp and
+BCE at large logits, error messages, and that float32 stays float32.
+"""
+import numpy as np
+import pytest
+
+import tinygen as tg
+import tinygen.functional as F
+from conftest import rand64
+
+POS = dict(low=0.5, high=2.0)       # in-domain for log, sqrt, x ** -1.5, 1 / x
+UNIT = dict(low=0.0, high=1.0)      # BCE targets
+
+
+def R(*shape, **kw):
+    """An input maker: (device, seed) -> a float64 tensor of ``shape``."""
+    return lambda device, seed: rand64(*shape, device=device, seed=seed, **kw)
+
+
+def C(array):
+    """A constant (non-differentiated) input, e.g. a bool condition."""
+    return lambda device, seed: tg.tensor(np.asarray(array), device=device)
+
+
+def check(fn, ref, makers, device):
+    """fn's forward equals ref's (NumPy); its 1st and 2nd derivatives match finite differences."""
+    inputs = [make(device, seed) for seed, make in enumerate(makers)]
+    out = fn(*inputs)
+    expected = ref(*[x.numpy() for x in inputs])
+    assert out.shape == np.shape(expected)
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10, atol=1e-12)
+    assert tg.gradcheck(fn, inputs)
+    assert tg.gradgradcheck(fn, inputs)
+
+
+def cases(*rows):
+    """(id, fn, ref, makers) rows -> pytest params."""
+    return [pytest.param(fn, ref, makers, id=name) for name, fn, ref, makers in rows]
+
+
+# ------------------------------------------------------------- arithmetic
+ARITH = cases(
+    ("add_bcast", lambda a, b: a + b, np.add, [R(3, 4), R(4)]),
+    ("add_bcast_both", lambda a, b: a + b, np.add, [R(3, 1), R(1, 4)]),
+    ("sub_bcast", lambda a, b: a - b, np.subtract, [R(2, 3), R(2, 1)]),
+    ("mul_bcast_3d", lambda a, b: a * b, np.multiply, [R(2, 1, 3), R(1, 4, 1)]),
+    ("div_bcast_den", lambda a, b: a / b, np.divide, [R(3, 4), R(4, **POS)]),
+    ("div_bcast_num", lambda a, b: a / b, np.divide, [R(4), R(3, 4, **POS)]),
+    ("add_scalar", lambda x: x + 2.5, lambda x: x + 2.5, [R(3, 4)]),
+    ("radd_scalar", lambda x: 2.5 + x, lambda x: 2.5 + x, [R(3, 4)]),
+    ("sub_scalar", lambda x: x - 1.5, lambda x: x - 1.5, [R(3, 4)]),
+    ("rsub_scalar", lambda x: 1.5 - x, lambda x: 1.5 - x, [R(3, 4)]),
+    ("mul_scalar", lambda x: x * 3.0, lambda x: x * 3.0, [R(3, 4)]),
+    ("rmul_scalar", lambda x: 3.0 * x, lambda x: 3.0 * x, [R(3, 4)]),
+    ("div_scalar", lambda x: x / 4.0, lambda x: x / 4.0, [R(3, 4)]),
+    ("rtruediv_scalar", lambda x: 4.0 / x, lambda x: 4.0 / x, [R(3, 4, **POS)]),
+    ("neg", lambda x: -x, np.negative, [R(3, 4)]),
+    ("pow_2", lambda x: x ** 2, lambda x: x ** 2, [R(3, 4)]),
+    ("pow_3", lambda x: x ** 3, lambda x: x ** 3, [R(3, 4)]),
+    ("pow_0.5", lambda x: x ** 0.5, lambda x: x ** 0.5, [R(3, 4, **POS)]),
+    ("pow_-1.5", lambda x: x ** -1.5, lambda x: x ** -1.5, [R(3, 4, **POS)]),
+    ("F.pow_3", lambda x: F.pow(x, 3), lambda x: x ** 3, [R(3, 4)]),
+    ("pow_tensor", lambda x, c: x ** c, np.power, [R(3, 4, **POS), R(4)]),
+    ("F.pow_tensor", lambda x, c: F.pow(x, c), np.power, [R(3, 4, **POS), R(3, 4)]),
+    ("F.exp", F.exp, np.exp, [R(3, 4)]),
+    ("exp_method", lambda x: x.exp(), np.exp, [R(3, 4)]),
+    ("F.log", F.log, np.log, [R(3, 4, **POS)]),
+    ("F.sqrt", F.sqrt, np.sqrt, [R(3, 4, **POS)]),
+    ("F.abs", F.abs, np.abs, [R(3, 4, away_from=0.0)]),
+    # Tensor's __array_priority__ makes ndarray * Tensor call Tensor.__rmul__.
+    ("ndarray_rmul", lambda x: np.arange(4.0) * x, lambda x: np.arange(4.0) * x, [R(3, 4)]),
+)
+
+
+@pytest.mark.parametrize("fn, ref, makers", ARITH)
+def test_arith(fn, ref, makers, device):
+    check(fn, ref, makers, device)
+
+
+# ------------------------------------------------------------- reductions
+REDUCTIONS = {
+    "sum": (lambda x, a, k: x.sum(a, keepdims=k), lambda x, a, k: np.sum(x, a, keepdims=k)),
+    "mean": (lambda x, a, k: x.mean(a, keepdims=k), lambda x, a, k: np.mean(x, a, keepdims=k)),
+    "var0": (lambda x, a, k: x.var(a, keepdims=k, correction=0),
+             lambda x, a, k: np.var(x, a, keepdims=k, ddof=0)),
+    "var1": (lambda x, a, k: x.var(a, keepdims=k, correction=1),
+             lambda x, a, k: np.var(x, a, keepdims=k, ddof=1)),
+    # Random normal inputs: no ties, so max is differentiable there.
+    "max": (lambda x, a, k: x.max(a, keepdims=k), lambda x, a, k: np.max(x, a, keepdims=k)),
+}
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", [None, 1, -1, (0, 2)])
+@pytest.mark.parametrize("op", list(REDUCTIONS))
+def test_reduction(op, axis, keepdims, device):
+    fn, ref = REDUCTIONS[op]
+    check(lambda x: fn(x, axis, keepdims), lambda x: ref(x, axis, keepdims), [R(2, 3, 4)], device)
+
+
+def test_functional_reductions_and_var_default(device):
+    x = rand64(3, 4, device=device)
+    np.testing.assert_allclose(F.sum(x, 0).numpy(), x.numpy().sum(0))
+    np.testing.assert_allclose(F.mean(x, -1).numpy(), x.numpy().mean(-1))
+    np.testing.assert_allclose(F.max(x).numpy(), x.numpy().max())
+    # The default is the unbiased estimate, as in PyTorch.
+    np.testing.assert_allclose(F.var(x).numpy(), np.var(x.numpy(), ddof=1))
+
+
+@pytest.mark.parametrize("data, axis, expected", [
+    ([1.0, 3.0, 3.0], None, [0.0, 0.5, 0.5]),
+    ([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]], 1, [[0.0, 0.5, 0.5], [0.5, 0.0, 0.5]]),
+    ([[2.0, 2.0], [2.0, 1.0]], None, [[1 / 3, 1 / 3], [1 / 3, 0.0]]),
+])
+def test_max_ties_split_gradient_evenly(data, axis, expected, device):
+    x = tg.tensor(data, dtype="float64", device=device, requires_grad=True)
+    y = x.max(axis)
+    v = tg.tensor(np.arange(2.0, 2.0 + y.size).reshape(y.shape), dtype="float64", device=device)
+    g, = tg.grad(y, x, grad_outputs=v)
+    v_full = np.expand_dims(v.numpy(), axis) if axis is not None else v.numpy()
+    np.testing.assert_allclose(g.numpy(), np.asarray(expected) * v_full)
+
+
+# ------------------------------------------------------------- shape ops
+X345 = [R(3, 4, 5)]
+INDICES = [1, -1, (slice(None, None, 2),), (1, slice(None, None, -2)), (None, Ellipsis, 1),
+           (Ellipsis, -1), (slice(1, 3), None, slice(None, None, 3)), (-2, slice(None), -1),
+           [0, 0, 2], ([0, 2, 2], [1, 1, 3]), (slice(None), [3, 0, 3]),
+           np.array([[0, 1], [1, 1]])]
+
+SHAPE = cases(
+    ("reshape", lambda x: x.reshape(2, 6), lambda x: x.reshape(2, 6), [R(3, 4)]),
+    ("reshape_-1", lambda x: x.reshape((-1,)), lambda x: x.reshape(-1), [R(3, 4)]),
+    ("F.reshape", lambda x: F.reshape(x, (4, 6)), lambda x: x.reshape(4, 6), [R(2, 3, 4)]),
+    ("transpose_default", lambda x: x.transpose(), np.transpose, [R(2, 3, 4)]),
+    ("transpose_axes", lambda x: x.transpose(1, 0, 2), lambda x: x.transpose(1, 0, 2), [R(2, 3, 4)]),
+    ("permute_negative", lambda x: x.permute(-1, 0, 1), lambda x: x.transpose(2, 0, 1), [R(2, 3, 4)]),
+    ("F.transpose", lambda x: F.transpose(x, (0, 2, 1)), lambda x: x.transpose(0, 2, 1), [R(2, 3, 4)]),
+    ("F.permute", lambda x: F.permute(x, 2, 1, 0), lambda x: x.transpose(2, 1, 0), [R(2, 3, 4)]),
+    (".T", lambda x: x.T, lambda x: x.T, [R(3, 4)]),
+    (".mT", lambda x: x.mT, lambda x: np.swapaxes(x, -1, -2), [R(2, 3, 4)]),
+    ("flatten", lambda x: x.flatten(), lambda x: x.reshape(2, 12), [R(2, 3, 4)]),
+    ("F.flatten_0_1", lambda x: F.flatten(x, 0, 1), lambda x: x.reshape(6, 4), [R(2, 3, 4)]),
+    ("broadcast_to", lambda x: x.broadcast_to((2, 3, 4)),
+     lambda x: np.broadcast_to(x, (2, 3, 4)), [R(3, 1)]),
+    ("F.broadcast_to", lambda x: F.broadcast_to(x, (3, 4)), lambda x: np.broadcast_to(x, (3, 4)), [R(4)]),
+    ("sum_to_3x1", lambda x: x.sum_to((3, 1)), lambda x: x.sum(axis=(0, 2))[:, None], [R(2, 3, 4)]),
+    ("sum_to_lead", lambda x: F.sum_to(x, (4,)), lambda x: x.sum(0), [R(3, 4)]),
+    ("sum_to_mid", lambda x: F.sum_to(x, (2, 1, 4)), lambda x: x.sum(1, keepdims=True), [R(2, 3, 4)]),
+    ("concatenate_0", lambda a, b: tg.concatenate([a, b], axis=0),
+     lambda a, b: np.concatenate([a, b], 0), [R(2, 3), R(4, 3)]),
+    ("concatenate_-1_three", lambda a, b, c: F.concatenate([a, b, c], axis=-1),
+     lambda a, b, c: np.concatenate([a, b, c], -1), [R(2, 1), R(2, 3), R(2, 2)]),
+    ("stack_0", lambda a, b, c: tg.stack([a, b, c]), lambda a, b, c: np.stack([a, b, c]),
+     [R(2, 3), R(2, 3), R(2, 3)]),
+    ("stack_1", lambda a, b: tg.stack([a, b], 1), lambda a, b: np.stack([a, b], 1), [R(2, 3), R(2, 3)]),
+    ("stack_-1", lambda a, b: F.stack([a, b], -1), lambda a, b: np.stack([a, b], -1), [R(2, 3), R(2, 3)]),
+) + [pytest.param(lambda x, i=i: x[i], lambda x, i=i: x[i], X345, id=f"getitem[{i!r}]".replace(" ", ""))
+     for i in INDICES]
+
+
+@pytest.mark.parametrize("fn, ref, makers", SHAPE)
+def test_shape(fn, ref, makers, device):
+    check(fn, ref, makers, device)
+
+
+@pytest.mark.parametrize("kind", ["list", "array", "tensor"])
+def test_getitem_repeated_indices_accumulate(kind, device):
+    x = rand64(4, device=device)
+    index = [0, 0, 2, 0]
+    index = {"list": index, "array": np.array(index), "tensor": tg.tensor(index, device=device)}[kind]
+    g, = tg.grad(x[index], x, grad_outputs=tg.tensor([1.0, 2.0, 3.0, 4.0], dtype="float64", device=device))
+    np.testing.assert_array_equal(g.numpy(), [7.0, 0.0, 3.0, 0.0])
+
+
+# ------------------------------------------------------------- matmul, where, maximum
+COND = np.array([[True, False, False, True], [False, True, True, False], [True, True, False, False]])
+
+BINARY = cases(
+    ("matmul_2d", lambda a, b: a @ b, np.matmul, [R(3, 4), R(4, 5)]),
+    ("matmul_batched", lambda a, b: a @ b, np.matmul, [R(2, 3, 4), R(2, 4, 5)]),
+    ("matmul_bcast_right", lambda a, b: F.matmul(a, b), np.matmul, [R(2, 3, 4), R(4, 5)]),
+    ("matmul_bcast_left", lambda a, b: a @ b, np.matmul, [R(3, 4), R(2, 4, 5)]),
+    ("matmul_bcast_batch", lambda a, b: a @ b, np.matmul, [R(2, 1, 2, 3), R(3, 3, 2)]),
+    ("where", lambda c, a, b: tg.where(c, a, b), np.where, [C(COND), R(3, 4), R(3, 4)]),
+    ("where_bcast", lambda c, a, b: tg.where(c, a, b), np.where, [C(COND), R(4), R(3, 1)]),
+    ("where_bcast_cond", lambda c, a, b: F.where(c, a, b), np.where, [C(COND[:, :1]), R(1, 4), R(3, 4)]),
+    ("F.where_scalar", lambda c, a: F.where(c, a, 0.5), lambda c, a: np.where(c, a, 0.5), [C(COND), R(3, 4)]),
+    ("where_from_compare", lambda a, b: tg.where(a > 0, a, b * a),
+     lambda a, b: np.where(a > 0, a, b * a), [R(3, 4, away_from=0.0), R(3, 4)]),
+    # |a - b| >= 0.05 everywhere: no ties.
+    ("maximum", tg.maximum, np.maximum, [R(3, 4, away_from=0.0), R(4, low=-0.05, high=0.05)]),
+    ("F.maximum_scalar", lambda a: F.maximum(a, 0.0), lambda a: np.maximum(a, 0.0),
+     [R(3, 4, away_from=0.0)]),
+)
+
+
+@pytest.mark.parametrize("fn, ref, makers", BINARY)
+def test_matmul_where_maximum(fn, ref, makers, device):
+    check(fn, ref, makers, device)
+
+
+def test_maximum_tie_gradient_goes_to_first(device):
+    a = tg.tensor([1.0, 2.0, 3.0], dtype="float64", device=device, requires_grad=True)
+    b = tg.tensor([1.0, 5.0, 3.0], dtype="float64", device=device, requires_grad=True)
+    ga, gb = tg.grad(tg.maximum(a, b), [a, b], grad_outputs=tg.tensor([1.0, 1.0, 1.0], dtype="float64",
+                                                                      device=device))
+    np.testing.assert_array_equal(ga.numpy(), [1, 0, 1])
+    np.testing.assert_array_equal(gb.numpy(), [0, 1, 0])
+
+
+# ------------------------------------------------------------- activations
+def np_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def np_lse(x, axis=None, keepdims=False):
+    m = np.max(x, axis=axis, keepdims=True)
+    y = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return y if keepdims else np.squeeze(y, axis=axis)
+
+
+ACTIVATIONS = cases(
+    ("F.relu", F.relu, lambda x: np.maximum(x, 0), [R(3, 4, away_from=0.0)]),
+    ("relu_method", lambda x: x.relu(), lambda x: np.maximum(x, 0), [R(3, 4, away_from=0.0)]),
+    ("F.leaky_relu_0.2", lambda x: F.leaky_relu(x, 0.2), lambda x: np.where(x > 0, x, 0.2 * x),
+     [R(3, 4, away_from=0.0)]),
+    ("F.leaky_relu_default", F.leaky_relu, lambda x: np.where(x > 0, x, 0.01 * x), [R(3, 4, away_from=0.0)]),
+    ("F.sigmoid", F.sigmoid, np_sigmoid, [R(3, 4)]),
+    ("sigmoid_method", lambda x: x.sigmoid(), np_sigmoid, [R(3, 4)]),
+    ("F.tanh", F.tanh, np.tanh, [R(3, 4)]),
+    ("tanh_method", lambda x: x.tanh(), np.tanh, [R(3, 4)]),
+    ("F.softplus", F.softplus, lambda x: np.log1p(np.exp(x)), [R(3, 4)]),
+) + [pytest.param(lambda x, a=a, k=k: F.logsumexp(x, a, k), lambda x, a=a, k=k: np_lse(x, a, k),
+                  [R(2, 3, 4)], id=f"logsumexp_axis={a}_keepdims={k}")
+     for a in [None, 1, -1, (0, 2)] for k in [False, True]]
+
+
+@pytest.mark.parametrize("fn, ref, makers", ACTIVATIONS)
+def test_activation(fn, ref, makers, device):
+    check(fn, ref, makers, device)
+
+
+def test_logsumexp_stable_at_large_inputs(device):
+    data = np.array([[1000.0, 1000.0, 999.0], [-1000.0, -1001.0, -1000.0]])
+    x = tg.tensor(data, dtype="float64", device=device, requires_grad=True)
+    y = F.logsumexp(x, axis=1)
+    expected = np.array([1000 + np.log(2 + np.exp(-1)), -1000 + np.log(2 + np.exp(-1))])
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-14)
+    np.testing.assert_allclose(F.logsumexp(x).numpy(), 1000 + np.log(2 + np.exp(-1)), rtol=1e-14)
+    # The gradient is the row softmax: finite, rows sum to 1.
+    g, = tg.grad(y.sum(), x)
+    soft = np.exp(data - data.max(1, keepdims=True))
+    np.testing.assert_allclose(g.numpy(), soft / soft.sum(1, keepdims=True), rtol=1e-12)
+    # Finite differences near 1000 too (eps 1e-6 is still well above the rounding of 1000).
+    z = tg.tensor(data + rand64(2, 3, requires_grad=False).numpy(), dtype="float64", device=device,
+                  requires_grad=True)
+    assert tg.gradcheck(lambda t: F.logsumexp(t, axis=1), [z])
+    assert tg.gradgradcheck(lambda t: F.logsumexp(t, axis=1), [z])
+
+
+def test_softplus_and_sigmoid_stable_at_large_inputs(device):
+    x = tg.tensor([-800.0, -100.0, 100.0, 800.0], dtype="float64", device=device, requires_grad=True)
+    np.testing.assert_allclose(F.softplus(x).numpy(), [0.0, np.exp(-100.0), 100.0, 800.0], rtol=1e-14)
+    # Finite, no overflow warning; tiny values may round to 0 (absolute error < 1e-15).
+    np.testing.assert_allclose(F.sigmoid(x).numpy(), [0.0, np.exp(-100.0), 1.0, 1.0], rtol=1e-14, atol=1e-15)
+
+
+# ------------------------------------------------------------- losses
+def np_bce(x, t):
+    return np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
+
+
+NP_REDUCE = {"mean": np.mean, "sum": np.sum, "none": lambda a: a}
+LOSSES = {"bce": (F.binary_cross_entropy_with_logits, np_bce), "mse": (F.mse_loss, lambda x, t: (x - t) ** 2)}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("loss", list(LOSSES))
+def test_loss(loss, reduction, device):
+    fn, ref = LOSSES[loss]
+    # Targets in [0, 1] as constants (requires_grad=False): not checked.
+    check(lambda x, t: fn(x, t, reduction=reduction), lambda x, t: NP_REDUCE[reduction](ref(x, t)),
+          [R(3, 4), R(3, 4, requires_grad=False, **UNIT)], device)
+
+
+def test_bce_with_logits_stable_at_100(device):
+    x = tg.tensor([-100.0, 100.0, -100.0, 100.0, 0.0], dtype="float64", device=device, requires_grad=True)
+    t = tg.tensor([0.0, 1.0, 1.0, 0.0, 0.5], dtype="float64", device=device)
+    loss = F.binary_cross_entropy_with_logits(x, t, reduction="none")
+    expected = [np.log1p(np.exp(-100.0)), np.log1p(np.exp(-100.0)), 100.0, 100.0, np.log(2.0)]
+    np.testing.assert_allclose(loss.numpy(), expected, rtol=1e-14, atol=1e-15)
+    assert np.isfinite(F.binary_cross_entropy_with_logits(x, t).item())
+    # d/dx = sigmoid(x) - t.
+    g, = tg.grad(F.binary_cross_entropy_with_logits(x, t, reduction="sum"), x)
+    np.testing.assert_allclose(g.numpy(), [0.0, 0.0, -1.0, 1.0, 0.0], atol=1e-15)
+    # e^100 overflows float32 and e^1000 float64: the naive log(1 + e^x) would give inf.
+    for scale, dtype in [(1.0, "float32"), (10.0, "float64")]:
+        xs = tg.tensor(scale * x.numpy(), dtype=dtype, device=device)
+        loss = F.binary_cross_entropy_with_logits(xs, t.numpy(), reduction="none")
+        np.testing.assert_allclose(loss.numpy(), np_bce(scale * x.numpy(), t.numpy()), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("loss", [F.binary_cross_entropy_with_logits, F.mse_loss])
+def test_loss_errors(loss):
+    x = rand64(3, 4)
+    with pytest.raises(ValueError, match=r"target.*\(3, 4\).*\(4, 3\)"):
+        loss(x, rand64(4, 3, requires_grad=False))
+    with pytest.raises(ValueError, match="reduction.*'avg'"):
+        loss(x, rand64(3, 4, requires_grad=False), reduction="avg")
+
+
+# ------------------------------------------------------------- larger inputs: the directional path
+LARGE = cases(
+    ("sigmoid_20x20", F.sigmoid, np_sigmoid, [R(20, 20)]),
+    ("matmul_8x16@16x12", lambda a, b: a @ b, np.matmul, [R(8, 16), R(16, 12)]),
+    ("var_axis0_20x15", lambda x: x.var(0), lambda x: np.var(x, 0, ddof=1), [R(20, 15)]),
+    ("logsumexp_axis1_20x15", lambda x: F.logsumexp(x, 1), lambda x: np_lse(x, 1), [R(20, 15)]),
+)
+
+
+@pytest.mark.parametrize("fn, ref, makers", LARGE)
+def test_large_directional(fn, ref, makers, device):
+    check(fn, ref, makers, device)
+
+
+# ------------------------------------------------------------- error messages
+def test_matmul_errors():
+    with pytest.raises(ValueError, match=r"\(3,\).*\(3, 4\)"):
+        rand64(3) @ rand64(3, 4)
+    with pytest.raises(ValueError, match=r"\(3, 4\).*\(4,\)"):
+        F.matmul(rand64(3, 4), rand64(4))
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(4, 5\)"):
+        rand64(2, 3) @ rand64(4, 5)
+    with pytest.raises(ValueError, match=r"\(2, 2, 3\).*\(2, 4, 5\)"):
+        rand64(2, 2, 3) @ rand64(2, 4, 5)
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: x.sum(2), lambda x: x.mean(-3), lambda x: x.max((0, 5)), lambda x: x.var(2),
+    lambda x: F.logsumexp(x, 2), lambda x: tg.concatenate([x, x], axis=2),
+    lambda x: x.transpose(0, 0), lambda x: x.permute(0),
+], ids=["sum", "mean", "max", "var", "logsumexp", "concatenate", "transpose_repeat", "permute_short"])
+def test_bad_axis_raises(call):
+    with pytest.raises(ValueError, match="ax"):
+        call(rand64(3, 4))
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: x.permute(1, 2), lambda x: tg.stack([x, x], axis=3), lambda x: F.flatten(x, 0, 2),
+], ids=["permute", "stack", "flatten"])
+def test_out_of_range_axis_raises(call):
+    # NumPy raises AxisError here; wrapping the axis modulo ndim would silently pick another one.
+    with pytest.raises(ValueError):
+        call(rand64(3, 4))
+
+
+def test_concatenate_mismatch_names_index():
+    with pytest.raises(ValueError, match=r"xs\[2\].*\(2, 4\)"):
+        tg.concatenate([rand64(2, 3), rand64(1, 3), rand64(2, 4)], axis=0)
+    with pytest.raises(ValueError, match=r"xs\[1\]"):
+        tg.concatenate([rand64(2, 3), rand64(2, 3, 1)], axis=0)
+
+
+# ------------------------------------------------------------- float32 is preserved
+F32 = {
+    "x*2.0": lambda x: x * 2.0, "2.0*x": lambda x: 2.0 * x, "1-x": lambda x: 1 - x, "x/3": lambda x: x / 3,
+    "3/x": lambda x: 3 / x, "x**2": lambda x: x ** 2, "x**0.5": lambda x: F.abs(x) ** 0.5,
+    "leaky_relu": lambda x: F.leaky_relu(x, 0.2), "mean": lambda x: x.mean(), "var": lambda x: x.var(0),
+    "sigmoid": F.sigmoid, "softplus": F.softplus, "logsumexp": lambda x: F.logsumexp(x, 1),
+    "max": lambda x: x.max(1), "maximum": lambda x: F.maximum(x, 0.1), "where": lambda x: F.where(x > 0, x, 0.5),
+    "bce": lambda x: F.binary_cross_entropy_with_logits(x, 0.5 * F.sigmoid(x.detach())),
+    "mse": lambda x: F.mse_loss(x, np.full((3, 4), 0.5)),
+}
+
+
+@pytest.mark.parametrize("name", list(F32))
+def test_float32_preserved(name, device):
+    x = tg.tensor(np.random.default_rng(0).standard_normal((3, 4)), dtype="float32", device=device,
+                  requires_grad=True)
+    y = F32[name](x)
+    assert y.dtype == np.float32
+    v = tg.tensor(np.ones(y.shape), dtype="float32", device=device, requires_grad=True)
+    g, = tg.grad(y, x, grad_outputs=v, create_graph=True)
+    assert g.dtype == np.float32
+    # Second order too (a gradient penalty on float32 nets goes through it).
+    gg = tg.grad((g * g).sum(), [x, v], allow_unused=True)
+    assert all(h is None or h.dtype == np.float32 for h in gg)
