@@ -29,10 +29,12 @@ def normal_(tensor, mean=0.0, std=1.0):
 
 
 def zeros_(tensor):
+    """Fill with 0."""
     return _fill(tensor, np.zeros(tensor.shape))
 
 
 def ones_(tensor):
+    """Fill with 1."""
     return _fill(tensor, np.ones(tensor.shape))
 
 

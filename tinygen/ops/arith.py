@@ -9,6 +9,8 @@ from .reduce import sum_to
 
 
 class Add(Function):
+    """y = a + b; dy/da = dy/db = 1 (summed back over broadcast axes)."""
+
     def forward(self, a, b):
         return a + b
 
@@ -18,6 +20,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    """y = a - b; dy/da = 1, dy/db = -1."""
+
     def forward(self, a, b):
         return a - b
 
@@ -27,6 +31,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    """y = a b; dy/da = b, dy/db = a."""
+
     def forward(self, a, b):
         return a * b
 
@@ -38,6 +44,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    """y = a / b; dy/da = 1 / b, dy/db = -a / b^2."""
+
     def forward(self, a, b):
         return a / b
 
@@ -49,6 +57,8 @@ class Div(Function):
 
 
 class Neg(Function):
+    """y = -x; dy/dx = -1."""
+
     def forward(self, x):
         return -x
 
@@ -71,6 +81,8 @@ class Pow(Function):
 
 
 class Exp(Function):
+    """y = e^x; dy/dx = y."""
+
     def forward(self, x):
         return get_array_module(x).exp(x)
 
@@ -79,6 +91,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    """y = log x; dy/dx = 1 / x."""
+
     def forward(self, x):
         return get_array_module(x).log(x)
 
@@ -87,6 +101,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    """y = sqrt x; dy/dx = 1 / (2 y)."""
+
     def forward(self, x):
         return get_array_module(x).sqrt(x)
 
@@ -95,6 +111,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
+    """y = |x|; dy/dx = sign(x) (a constant, so exact at every order)."""
+
     def forward(self, x):
         xp = get_array_module(x)
         self.sign = xp.sign(x)  # constant: |x| is piecewise linear

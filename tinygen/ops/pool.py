@@ -11,6 +11,8 @@ from .shape import reshape
 
 
 class AvgPool2d(Function):
+    """Mean over each kH x kW window; its backward spreads gy evenly (the adjoint)."""
+
     def __init__(self, kernel_size, stride, padding):
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 
@@ -25,6 +27,8 @@ class AvgPool2d(Function):
 
 
 class AvgPool2dAdjoint(Function):
+    """Spread each gradient evenly over its window (col2im of gy / (kH kW)); backward: AvgPool2d."""
+
     def __init__(self, kernel_size, stride, padding, x_hw):
         self.kernel_size, self.stride, self.padding, self.x_hw = kernel_size, stride, padding, x_hw
 

@@ -11,6 +11,8 @@ from ._util import normalize_axis
 
 
 class Sum(Function):
+    """y = sum of x over axes; dy/dx = 1, so gy is broadcast back."""
+
     def __init__(self, axis, keepdims):
         self.axis, self.keepdims = axis, keepdims
 
@@ -25,6 +27,8 @@ class Sum(Function):
 
 
 class BroadcastTo(Function):
+    """Repeat x along broadcast axes; the backward sums the copies (sum_to)."""
+
     def __init__(self, shape):
         self.shape = tuple(shape)
 
@@ -57,6 +61,8 @@ class SumTo(Function):
 
 
 class Max(Function):
+    """y = max of x over axes; the gradient goes to the maximal entries."""
+
     def __init__(self, axis, keepdims):
         self.axis, self.keepdims = axis, keepdims
 

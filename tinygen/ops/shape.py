@@ -7,6 +7,8 @@ from ._util import normalize_axis
 
 
 class Reshape(Function):
+    """Same elements, new shape; the backward reshapes gy back."""
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -19,6 +21,8 @@ class Reshape(Function):
 
 
 class Transpose(Function):
+    """Permute axes; the backward applies the inverse permutation."""
+
     def __init__(self, axes):
         self.axes = axes
 
@@ -30,6 +34,8 @@ class Transpose(Function):
 
 
 class GetItem(Function):
+    """y = x[index]; the backward scatters gy into zeros (GetItemGrad)."""
+
     def __init__(self, index):
         self.index = index
 
@@ -66,6 +72,8 @@ def _is_basic(index):
 
 
 class Concatenate(Function):
+    """Join along an axis; the backward slices gy back into pieces."""
+
     def __init__(self, axis):
         self.axis = axis
 
@@ -84,6 +92,8 @@ class Concatenate(Function):
 
 
 class ToDevice(Function):
+    """Copy between CPU and GPU; the backward copies gy back."""
+
     def __init__(self, device):
         self.device = device
 
@@ -96,6 +106,8 @@ class ToDevice(Function):
 
 
 class Cast(Function):
+    """Change dtype; the backward casts gy back."""
+
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
 

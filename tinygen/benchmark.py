@@ -6,23 +6,23 @@ milliseconds per step and per-layer forward/backward times. If PyTorch
 happens to be importable, the same model runs in PyTorch in this process,
 interleaved, and the ratio is printed; PyTorch is never required.
 
-    python benchmarks/wgan_gp_step.py [--repeats 20] [--device cpu|cuda]
+    python3 -m tinygen.benchmark [--repeats 20] [--device cpu|cuda]
 """
 import argparse
 import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-import tinygen as tg  # noqa: E402
-from tinygen import nn  # noqa: E402
+import tinygen as tg
+from tinygen import nn
 
 LAMBDA = 10.0
 
 
-def build_tinygen(device):
+def build_models(nn):
+    """The issue-2 benchmark generator and critic, built from ``nn``: ``tinygen.nn``
+    or ``torch.nn``, which share these names and weight layouts."""
     G = nn.Sequential(
         nn.Linear(100, 256 * 7 * 7), nn.BatchNorm1d(256 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (256, 7, 7)),
         nn.ConvTranspose2d(256, 128, 4, 2, 1), nn.BatchNorm2d(128), nn.ReLU(),
@@ -31,10 +31,11 @@ def build_tinygen(device):
         nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2),
         nn.Conv2d(64, 128, 4, 2, 1), nn.LeakyReLU(0.2),
         nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
-    return G.to(device), D.to(device)
+    return G, D
 
 
 def tinygen_steps(G, D, optG, optD, real, device):
+    """Closures running one WGAN-GP critic step (penalty included) and one generator step."""
     xp = np if device == "cpu" else __import__("cupy")
     N = real.shape[0]
 
@@ -92,17 +93,11 @@ def layer_times(model, x, repeats, device):
 
 
 def build_torch():
+    """The same model and steps in PyTorch (only if it happens to be importable)."""
     import torch
     from torch import nn as tnn
     torch.set_num_threads(os.cpu_count())
-    G = tnn.Sequential(
-        tnn.Linear(100, 256 * 7 * 7), tnn.BatchNorm1d(256 * 7 * 7), tnn.ReLU(), tnn.Unflatten(1, (256, 7, 7)),
-        tnn.ConvTranspose2d(256, 128, 4, 2, 1), tnn.BatchNorm2d(128), tnn.ReLU(),
-        tnn.ConvTranspose2d(128, 1, 4, 2, 1), tnn.Tanh())
-    D = tnn.Sequential(
-        tnn.Conv2d(1, 64, 4, 2, 1), tnn.LeakyReLU(0.2),
-        tnn.Conv2d(64, 128, 4, 2, 1), tnn.LeakyReLU(0.2),
-        tnn.Flatten(), tnn.Linear(128 * 7 * 7, 1))
+    G, D = build_models(tnn)
     optG = torch.optim.Adam(G.parameters(), 1e-4, betas=(0.0, 0.9))
     optD = torch.optim.Adam(D.parameters(), 1e-4, betas=(0.0, 0.9))
     real = torch.rand(64, 1, 28, 28) * 2 - 1
@@ -130,6 +125,7 @@ def build_torch():
 
 
 def timeit(fn, repeats):
+    """Median milliseconds of ``fn()`` over ``repeats`` calls, after one warm-up call."""
     fn()  # warm up (allocations, kernel compilation)
     times = []
     for _ in range(repeats):
@@ -140,12 +136,14 @@ def timeit(fn, repeats):
 
 
 def main():
+    """Print the step and per-layer timings."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = ap.parse_args()
     tg.manual_seed(0)
-    G, D = build_tinygen(args.device)
+    G, D = build_models(nn)
+    G.to(args.device), D.to(args.device)
     optG = tg.optim.Adam(G.parameters(), 1e-4, betas=(0.0, 0.9))
     optD = tg.optim.Adam(D.parameters(), 1e-4, betas=(0.0, 0.9))
     real = tg.rand(64, 1, 28, 28, device=args.device) * 2 - 1
@@ -153,7 +151,7 @@ def main():
     try:
         import torch  # noqa: F401
         t_critic, t_gen = build_torch()
-    except ImportError:
+    except Exception:  # not installed, or a broken install (e.g. missing CUDA libraries)
         t_critic = None
     results = {"critic": [], "generator": [], "torch_critic": [], "torch_generator": []}
     rounds = 4  # interleave tinygen and PyTorch so both see the same machine state
