@@ -140,6 +140,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--rounds", type=int, default=4, help="interleaved rounds of tinygen and PyTorch")
+    ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     args = ap.parse_args()
     tg.manual_seed(0)
     G, D = build_models(nn)
@@ -148,13 +150,14 @@ def main():
     optD = tg.optim.Adam(D.parameters(), 1e-4, betas=(0.0, 0.9))
     real = tg.rand(64, 1, 28, 28, device=args.device) * 2 - 1
     critic, gen = tinygen_steps(G, D, optG, optD, real, args.device)
-    try:
-        import torch  # noqa: F401
-        t_critic, t_gen = build_torch()
-    except Exception:  # not installed, or a broken install (e.g. missing CUDA libraries)
-        t_critic = None
+    t_critic = None
+    if not args.no_torch:
+        try:
+            t_critic, t_gen = build_torch()
+        except Exception:  # not installed, or a broken install (e.g. missing CUDA libraries)
+            pass
     results = {"critic": [], "generator": [], "torch_critic": [], "torch_generator": []}
-    rounds = 4  # interleave tinygen and PyTorch so both see the same machine state
+    rounds = args.rounds  # interleave tinygen and PyTorch so both see the same machine state
     for _ in range(rounds):
         results["critic"].append(timeit(critic, args.repeats // rounds or 1))
         results["generator"].append(timeit(gen, args.repeats // rounds or 1))
@@ -175,7 +178,7 @@ def main():
     print("\nper layer (median ms)        forward   backward")
     z = tg.randn(64, 100, device=args.device)
     for name, model, x in (("G", G, z), ("D", D, real)):
-        for lname, f, b in layer_times(model, x, max(3, args.repeats // 4), args.device):
+        for lname, f, b in layer_times(model, x, max(1, args.repeats // 4), args.device):
             print(f"  {name} {lname:24s} {f:8.2f} {b:9.2f}")
 
 

@@ -37,4 +37,3 @@ _methods = {
 }
 for _name, _fn in _methods.items():
     setattr(Tensor, _name, _fn)
-Tensor.__hash__ = object.__hash__  # keep identity hashing; __eq__ stays identity too
