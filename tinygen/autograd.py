@@ -26,27 +26,26 @@ class _Config:
 
 
 @contextlib.contextmanager
+def _grad_mode(enabled):
+    old, _Config.enable_grad = _Config.enable_grad, enabled
+    try:
+        yield
+    finally:
+        _Config.enable_grad = old
+
+
 def no_grad():
     """Context manager (or decorator) inside which no graph is recorded.
 
     Use it for sampling, evaluation and optimizer updates. Tensors created
     inside have ``requires_grad=False``.
     """
-    old, _Config.enable_grad = _Config.enable_grad, False
-    try:
-        yield
-    finally:
-        _Config.enable_grad = old
+    return _grad_mode(False)
 
 
-@contextlib.contextmanager
 def enable_grad():
     """Context manager that turns graph recording back on (e.g. inside ``no_grad``)."""
-    old, _Config.enable_grad = _Config.enable_grad, True
-    try:
-        yield
-    finally:
-        _Config.enable_grad = old
+    return _grad_mode(True)
 
 
 def is_grad_enabled():
