@@ -177,3 +177,37 @@ def test_float32_stays_float32():
 def test_bad_arguments_name_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def naive_max_pool2d(x, k, s, p):
+    N, C, H, W = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=-np.inf)
+    Ho, Wo = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+    y = np.empty((N, C, Ho, Wo))
+    for i, j in itertools.product(range(Ho), range(Wo)):
+        y[:, :, i, j] = xp[:, :, i * s:i * s + k, j * s:j * s + k].max(axis=(2, 3))
+    return y
+
+
+@pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0)])
+def test_max_pool2d(device, k, s, p):
+    # Distinct values (no ties), so the argmax is stable under the finite-difference step.
+    rng = np.random.default_rng(19)
+    x = tg.tensor(rng.permutation(2 * 3 * 6 * 7).reshape(2, 3, 6, 7) * 0.1 - 10.0, dtype="float64",
+                  device=device, requires_grad=True)
+    y = F.max_pool2d(x, k, s, p)
+    np.testing.assert_array_equal(y.numpy(), naive_max_pool2d(x.numpy(), k, s, p))
+    fn = lambda x: F.max_pool2d(x, k, s, p)  # noqa: E731
+    assert tg.gradcheck(fn, [x])
+    assert tg.gradgradcheck(fn, [x])
+
+
+def test_max_pool2d_gradient_goes_to_the_first_maximum():
+    x = tg.tensor([[[[1.0, 3.0], [3.0, 2.0]]]], requires_grad=True)
+    F.max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[[[0, 1], [0, 0]]]])  # one winner, like PyTorch
+
+
+def test_max_pool2d_negative_inputs_ignore_padding():
+    x = tg.tensor(-np.ones((1, 1, 2, 2)) * 5.0)
+    assert (F.max_pool2d(x, 3, 1, 1).numpy() == -5).all()  # zero padding would have won

@@ -381,3 +381,87 @@ def test_gan_step_stays_float32():
             for k, v in state.items():
                 assert k == "step" or v.dtype == np.float32, (name, i, k)
     assert not np.allclose(G[1].running_mean, 0)  # the buffers were updated, in float32
+
+
+# ------------------------------------------------------------- issue 3 additions
+def test_dropout_module_train_and_eval():
+    m = nn.Dropout(0.5)
+    x = tg.ones(100, 100)
+    assert (m(x).numpy() == 0).mean() > 0.4
+    m.eval()
+    assert m(x) is x
+    with pytest.raises(ValueError, match="p: expected a probability"):
+        nn.Dropout(1.5)
+
+
+def test_maxpool_module(device):
+    rng = np.random.default_rng(0)
+    x = tg.tensor(rng.permutation(48).reshape(1, 3, 4, 4) * 1.0, dtype="float64", device=device,
+                  requires_grad=True)
+    m = nn.MaxPool2d(2)
+    assert m(x).shape == (1, 3, 2, 2)
+    assert tg.gradcheck(lambda x: m(x), [x]) and tg.gradgradcheck(lambda x: m(x), [x])
+
+
+def test_embedding(device):
+    tg.manual_seed(0)
+    e = nn.Embedding(7, 3).astype("float64").to(device)
+    ids = np.array([[1, 4], [4, 6]])
+    np.testing.assert_array_equal(e(ids).numpy(), e.weight.numpy()[ids])
+    g, = tg.grad((e(ids) * tg.tensor(np.arange(12.0).reshape(2, 2, 3), device=device)).sum(), e.weight)
+    np.testing.assert_array_equal(g.numpy()[4], [3 + 6, 4 + 7, 5 + 8])  # repeated id 4: summed
+    assert (g.numpy()[[0, 2, 3, 5]] == 0).all()
+    assert tg.gradcheck(lambda w: e(ids), [e.weight]) and tg.gradgradcheck(lambda w: e(ids), [e.weight])
+    assert abs(nn.Embedding(1000, 50).weight.numpy().std() - 1) < 0.05  # N(0, 1), as PyTorch
+    with pytest.raises(ValueError, match=r"ids: expected integers in \[0, 7\)"):
+        e(np.array([7]))
+
+
+def _gru_reference(x, h, wi, wh, bi, bh):
+    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+    gi, gh = x @ wi.T + bi, h @ wh.T + bh
+    H = h.shape[1]
+    r, z = sig(gi[:, :H] + gh[:, :H]), sig(gi[:, H:2 * H] + gh[:, H:2 * H])
+    n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+    return (1 - z) * n + z * h
+
+
+def _lstm_reference(x, h, c, wi, wh, bi, bh):
+    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+    a = x @ wi.T + bi + h @ wh.T + bh
+    H = h.shape[1]
+    i, f, g, o = sig(a[:, :H]), sig(a[:, H:2 * H]), np.tanh(a[:, 2 * H:3 * H]), sig(a[:, 3 * H:])
+    c2 = f * c + i * g
+    return o * np.tanh(c2), c2
+
+
+def test_gru_cell(device):
+    tg.manual_seed(0)
+    cell = nn.GRUCell(3, 4).astype("float64").to(device)
+    x, h = rand64(2, 3, device=device, seed=1), rand64(2, 4, device=device, seed=2)
+    ps = [p.numpy() for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)]
+    np.testing.assert_allclose(cell(x, h).numpy(), _gru_reference(x.numpy(), h.numpy(), *ps), rtol=1e-12)
+    assert cell.weight_ih.shape == (12, 3) and np.abs(cell.weight_hh.numpy()).max() <= 0.5  # 1/sqrt(4)
+    fn = lambda x, h, *p: cell(x, h)  # noqa: E731
+    assert tg.gradcheck(fn, [x, h] + cell.parameters(), max_full=150)
+    assert tg.gradgradcheck(fn, [x, h] + cell.parameters())
+    assert cell(x).shape == (2, 4)  # h defaults to zeros
+    with pytest.raises(ValueError, match=r"x: expected shape \(N, 3\)"):
+        cell(rand64(2, 5, device=device))
+
+
+def test_lstm_cell(device):
+    tg.manual_seed(0)
+    cell = nn.LSTMCell(3, 4).astype("float64").to(device)
+    x = rand64(2, 3, device=device, seed=1)
+    h, c = rand64(2, 4, device=device, seed=2), rand64(2, 4, device=device, seed=3)
+    ps = [p.numpy() for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)]
+    h2, c2 = cell(x, (h, c))
+    rh, rc = _lstm_reference(x.numpy(), h.numpy(), c.numpy(), *ps)
+    np.testing.assert_allclose(h2.numpy(), rh, rtol=1e-12)
+    np.testing.assert_allclose(c2.numpy(), rc, rtol=1e-12)
+    fn = lambda x, h, c, *p: cell(x, (h, c))  # noqa: E731
+    assert tg.gradcheck(fn, [x, h, c] + cell.parameters())
+    assert tg.gradgradcheck(fn, [x, h, c] + cell.parameters())
+    with pytest.raises(ValueError, match=r"h: expected shape \(2, 4\)"):
+        cell(x, (rand64(2, 5, device=device), c))

@@ -394,3 +394,81 @@ def test_float32_preserved(name, device):
     # Second order too (a gradient penalty on float32 nets goes through it).
     gg = tg.grad((g * g).sum(), [x, v], allow_unused=True)
     assert all(h is None or h.dtype == np.float32 for h in gg)
+
+
+# ------------------------------------------------------------- issue 3 additions: dropout, clamp, VAE losses
+def test_dropout(device):
+    tg.manual_seed(0)
+    x = tg.ones(200, 50, dtype="float64", device=device)
+    y = F.dropout(x, 0.3).numpy()
+    kept = y != 0
+    assert abs(kept.mean() - 0.7) < 0.02 and np.allclose(y[kept], 1 / 0.7)  # inverted scaling
+    assert F.dropout(x, 0.3, training=False) is x
+    tg.manual_seed(1)
+    z = rand64(4, 5, device=device)
+    fn = lambda z: F.dropout(z, 0.5)  # noqa: E731
+    tg.manual_seed(2)
+    a = fn(z).numpy()
+    tg.manual_seed(2)
+    np.testing.assert_array_equal(a, fn(z).numpy())  # the mask follows manual_seed
+    with pytest.raises(ValueError, match=r"p: expected a probability in \[0, 1\), got 1.0"):
+        F.dropout(z, 1.0)
+
+
+def test_dropout_gradients(device):
+    z = rand64(4, 5, device=device)
+
+    def fn(z):
+        tg.manual_seed(3)  # the same mask on every evaluation
+        return F.dropout(z, 0.5)
+    assert tg.gradcheck(fn, [z]) and tg.gradgradcheck(fn, [z])
+
+
+def test_clamp(device):
+    x = rand64(5, 6, device=device, seed=4) * 2
+    x.data = x.data + 0.05 * (np.abs(np.abs(x.numpy()) - 1) < 0.05)  # keep off the bounds
+    y = F.clamp(x, -1.0, 1.0)
+    np.testing.assert_array_equal(y.numpy(), np.clip(x.numpy(), -1, 1))
+    g, = tg.grad(y.sum(), x)
+    np.testing.assert_array_equal(g.numpy(), (np.abs(x.numpy()) <= 1).astype(float))
+    assert tg.gradcheck(lambda x: F.clamp(x, -1.0, 1.0) ** 2, [x])
+    assert tg.gradgradcheck(lambda x: F.clamp(x, -1.0, 1.0) ** 2, [x])
+    assert F.clamp(x, min=0.0).numpy().min() >= 0
+
+
+def test_binary_cross_entropy(device):
+    p = rand64(4, 5, device=device, seed=5, low=0.05, high=0.95)
+    t = rand64(4, 5, device=device, seed=6, low=0.0, high=1.0, requires_grad=False)
+    pn, tn = p.numpy(), t.numpy()
+    ref = -(tn * np.log(pn) + (1 - tn) * np.log(1 - pn))
+    np.testing.assert_allclose(F.binary_cross_entropy(p, t, reduction="none").numpy(), ref, rtol=1e-12)
+    np.testing.assert_allclose(F.binary_cross_entropy(p, t).item(), ref.mean(), rtol=1e-12)
+    # Away from the bounds, the clamp leaves the exact gradients of every order.
+    fn = lambda p: F.binary_cross_entropy(p, t, reduction="sum")  # noqa: E731
+    assert tg.gradcheck(fn, [p]) and tg.gradgradcheck(fn, [p])
+    g, = tg.grad(fn(p), p)
+    np.testing.assert_allclose(g.numpy(), (pn - tn) / (pn * (1 - pn)), rtol=1e-10)
+    # At the bounds: finite, not inf or nan.
+    edge = tg.tensor([0.0, 1.0], dtype="float64", device=device)
+    assert np.isfinite(F.binary_cross_entropy(edge, tg.tensor([1.0, 0.0], dtype="float64",
+                                                               device=device)).item())
+    with pytest.raises(ValueError, match="target"):
+        F.binary_cross_entropy(p, rand64(5, 4, device=device))
+
+
+def test_kl_divergence(device):
+    mu, logvar = rand64(3, 4, device=device, seed=7), rand64(3, 4, device=device, seed=8) * 0.5
+    m, lv = mu.numpy(), logvar.numpy()
+    ref = -0.5 * (1 + lv - m ** 2 - np.exp(lv))
+    np.testing.assert_allclose(F.kl_divergence(mu, logvar, reduction="none").numpy(), ref, rtol=1e-12)
+    np.testing.assert_allclose(F.kl_divergence(mu, logvar).item(), ref.sum() / 3, rtol=1e-12)  # batchmean
+    # Against a general prior, and KL(q || q) = 0.
+    mp, lp = rand64(3, 4, device=device, seed=9), rand64(3, 4, device=device, seed=10) * 0.5
+    ref2 = 0.5 * (lp.numpy() - lv + (np.exp(lv) + (m - mp.numpy()) ** 2) / np.exp(lp.numpy()) - 1)
+    np.testing.assert_allclose(F.kl_divergence(mu, logvar, mp, lp, reduction="sum").item(), ref2.sum(),
+                               rtol=1e-12)
+    assert abs(F.kl_divergence(mu, logvar, mu, logvar, reduction="sum").item()) < 1e-12
+    for fn in (lambda a, b: F.kl_divergence(a, b), lambda a, b: F.kl_divergence(a, b, mp, lp, "none")):
+        assert tg.gradcheck(fn, [mu, logvar]) and tg.gradgradcheck(fn, [mu, logvar])
+    with pytest.raises(ValueError, match=r"logvar: expected shape \(3, 4\)"):
+        F.kl_divergence(mu, rand64(4, 3, device=device))

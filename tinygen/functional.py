@@ -6,11 +6,12 @@ argument, the expected shape and the given one.
 """
 from .autograd import Tensor
 from .ops import pool as _pool
-from .ops.activation import (leaky_relu, logsumexp, maximum, relu, sigmoid, softplus,  # noqa: F401
-                             tanh, where)
+from .ops.activation import (clamp, dropout, leaky_relu, logsumexp, maximum, relu, sigmoid,  # noqa: F401
+                             softplus, tanh, where)
 from .ops.arith import abs, exp, log, matmul, pow, sqrt  # noqa: F401
 from .ops.conv import Conv2d, ConvTranspose2d, Conv2dWeight
-from .ops.loss import binary_cross_entropy_with_logits, mse_loss  # noqa: F401
+from .ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, kl_divergence,  # noqa: F401
+                       mse_loss)
 from .ops.reduce import broadcast_to, max, mean, sum, sum_to, var  # noqa: F401
 from .ops.shape import concatenate, flatten, permute, reshape, stack, transpose  # noqa: F401
 
@@ -126,6 +127,18 @@ def conv2d_weight(x, grad_output, kernel_size, stride=1, padding=0):
                         _pair(padding, "padding", 0))(x, grad_output)
 
 
+def _pool_args(x, kernel_size, stride, padding):
+    _check_input(x)
+    k = _pair(kernel_size, "kernel_size", 1)
+    s = _pair(stride if stride is not None else kernel_size, "stride", 1)
+    p = _pair(padding, "padding", 0)
+    if any(pi > ki // 2 for pi, ki in zip(p, k)):
+        raise ValueError(f"padding: expected at most half the kernel {k}, got {p}")
+    if any(ki > n + 2 * pi for ki, n, pi in zip(k, x.shape[2:], p)):
+        raise ValueError(f"kernel_size: window {k} is larger than the padded input of x {x.shape}")
+    return k, s, p
+
+
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
     """Average pooling over kH x kW windows (padding counts as zeros, like PyTorch).
 
@@ -139,15 +152,17 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
     Raises:
         ValueError: wrong ndim, bad sizes, or a window larger than the padded input.
     """
-    _check_input(x)
-    k = _pair(kernel_size, "kernel_size", 1)
-    s = _pair(stride if stride is not None else kernel_size, "stride", 1)
-    p = _pair(padding, "padding", 0)
-    if any(pi > ki // 2 for pi, ki in zip(p, k)):
-        raise ValueError(f"padding: expected at most half the kernel {k}, got {p}")
-    if any(ki > n + 2 * pi for ki, n, pi in zip(k, x.shape[2:], p)):
-        raise ValueError(f"kernel_size: window {k} is larger than the padded input of x {x.shape}")
-    return _pool.avg_pool2d(x, k, s, p)
+    return _pool.avg_pool2d(x, *_pool_args(x, kernel_size, stride, padding))
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """Max pooling over kH x kW windows (padding never wins, like PyTorch).
+
+    The gradient goes to each window's maximum (the first one on a tie).
+    Shapes, arguments and errors as for :func:`avg_pool2d`. Source: the
+    conv-pool encoders of Hands-On ML ch. 14 and 17 (slide 003).
+    """
+    return _pool.max_pool2d(x, *_pool_args(x, kernel_size, stride, padding))
 
 
 def upsample(x, scale_factor=2, mode="nearest"):

@@ -2,7 +2,9 @@
 import numpy as np
 
 from .. import functional as F
-from .init import default_uniform_
+from ..autograd import Tensor
+from ..backend import get_array_module
+from .init import default_uniform_, normal_
 from .module import Module, Parameter
 
 
@@ -188,6 +190,62 @@ class AvgPool2d(Module):
 
     def forward(self, x):
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class MaxPool2d(Module):
+    """Max pooling; see ``functional.max_pool2d``."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, x):
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class Dropout(Module):
+    """Inverted dropout with probability p in train mode, identity in eval mode; any shape."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"p: expected a probability in [0, 1), got {p}")
+        self.p = p
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class Embedding(Module):
+    """A lookup table: integer ids (any shape) -> vectors (..., embedding_dim).
+
+    weight: (num_embeddings, embedding_dim), initialised N(0, 1) as in PyTorch.
+    The gradient adds up over repeated ids. Conditional GANs embed their class
+    labels this way (Mirza & Osindero 2014; slide 002).
+
+    Raises:
+        ValueError: an id outside [0, num_embeddings).
+    """
+
+    def __init__(self, num_embeddings, embedding_dim):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.weight = _param(num_embeddings, embedding_dim)
+        normal_(self.weight)
+
+    def forward(self, ids):
+        ids = ids.data if isinstance(ids, Tensor) else ids
+        ids = get_array_module(ids).asarray(ids)
+        if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= self.num_embeddings):
+            raise ValueError(f"ids: expected integers in [0, {self.num_embeddings}), "
+                             f"got values from {int(ids.min())} to {int(ids.max())}")
+        return self.weight[ids.astype(np.int64)]
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.embedding_dim}"
 
 
 class Sequential(Module):

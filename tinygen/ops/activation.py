@@ -24,6 +24,21 @@ class MaskedLinear(Function):
         return gy * self.mask
 
 
+class Clamp(Function):
+    """y = clip(x, lo, hi); dy/dx = 1 inside [lo, hi], 0 outside (a constant mask)."""
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.inside = ((x >= self.lo) & (x <= self.hi)).astype(x.dtype)
+        return xp.clip(x, self.lo, self.hi)
+
+    def backward(self, gy):
+        return gy * self.inside
+
+
 class Where(Function):
     """y = where(c, a, b); dy/da = c, dy/db = 1 - c (c a constant mask)."""
 
@@ -104,6 +119,33 @@ def tanh(x):
 def softplus(x):
     """log(1 + e^x), computed stably."""
     return Softplus()(x)
+
+
+def clamp(x, min=None, max=None):
+    """Clip x into [min, max] (either bound may be None). The gradient is 1
+    inside the bounds and 0 outside, like ``torch.clamp``."""
+    lo = -float("inf") if min is None else min
+    hi = float("inf") if max is None else max
+    return Clamp(lo, hi)(x)
+
+
+def dropout(x, p=0.5, training=True):
+    """Inverted dropout (Srivastava et al. 2014): zero each element with
+    probability p and scale the rest by 1/(1-p), so the expectation is
+    unchanged; identity when not training. The mask comes from the global
+    generator (``manual_seed``) and is a constant, so the op is linear in x.
+
+    Raises:
+        ValueError: p is outside [0, 1).
+    """
+    if not 0 <= p < 1:
+        raise ValueError(f"p: expected a probability in [0, 1), got {p}")
+    if not training or p == 0:
+        return x
+    from ..backend import as_device, default_generator
+    keep = default_generator().random(x.shape) >= p
+    mask = as_device((keep / (1 - p)).astype(x.dtype), x.device)
+    return MaskedLinear(mask)(x)
 
 
 def where(condition, a, b):

@@ -1,5 +1,6 @@
 """Losses, as composites of differentiable ops."""
-from .activation import softplus
+from .activation import clamp, softplus
+from .arith import exp, log
 from .reduce import mean, sum as _sum
 
 
@@ -47,3 +48,52 @@ def mse_loss(input, target, reduction="mean"):
     _check_same_shape(input, target)
     d = input - target
     return _reduce(d * d, reduction)
+
+
+def binary_cross_entropy(probs, target, reduction="mean", eps=1e-7):
+    """Binary cross-entropy on probabilities: -[t log p + (1-t) log(1-p)].
+
+    p is clamped into [eps, 1 - eps] before the logs, so a saturated sigmoid
+    gives a large finite loss instead of inf; inside the bounds the gradient
+    (and the second derivative) is the exact one. Prefer
+    :func:`binary_cross_entropy_with_logits` when you have the logits.
+    Shapes alike; floats; target in [0, 1]. Source: the Bernoulli decoder of a
+    VAE (Kingma & Welling 2014, appendix C.1; slide 002).
+
+    Raises:
+        ValueError: shapes differ, or ``reduction`` is unknown.
+    """
+    from ._util import as_tensor
+    target = as_tensor(target, probs)
+    _check_same_shape(probs, target)
+    p = clamp(probs, eps, 1 - eps)
+    return _reduce(-(target * log(p) + (1 - target) * log(1 - p)), reduction)
+
+
+def kl_divergence(mu, logvar, mu_prior=None, logvar_prior=None, reduction="batchmean"):
+    """KL(N(mu, diag e^logvar) || N(mu_prior, diag e^logvar_prior)), closed form.
+
+        KL = 1/2 sum_j [ logvar_p - logvar + (e^logvar + (mu - mu_p)^2) / e^logvar_p - 1 ]
+
+    With the default prior N(0, I) this is -1/2 sum_j (1 + logvar - mu^2 - e^logvar),
+    the VAE's regulariser (Kingma & Welling 2014, appendix B; slides 002, 003).
+
+    Args:
+        mu, logvar: (N, D) (or any shape whose first dim is the batch).
+        mu_prior, logvar_prior: same shape or broadcastable; None means 0.
+        reduction: "batchmean" (sum over all but dim 0, mean over the batch:
+            nats per sample), "sum", "mean" (per element) or "none".
+
+    Raises:
+        ValueError: mu and logvar shapes differ, or ``reduction`` is unknown.
+    """
+    if mu.shape != logvar.shape:
+        raise ValueError(f"logvar: expected shape {mu.shape} (mu's), got {logvar.shape}")
+    d = mu if mu_prior is None else mu - mu_prior
+    if logvar_prior is None:
+        kl = 0.5 * (exp(logvar) + d * d - 1 - logvar)
+    else:
+        kl = 0.5 * (logvar_prior - logvar + (exp(logvar) + d * d) / exp(logvar_prior) - 1)
+    if reduction == "batchmean":
+        return _sum(kl) * (1.0 / kl.shape[0])
+    return _reduce(kl, reduction)
