@@ -61,7 +61,7 @@ def avg_pool2d(x, kernel_size, stride, padding):
         # Non-overlapping windows: a reshape and a mean, no im2col needed.
         return reduce.mean(reshape(x, (N, C, H // kh, kh, W // kw, kw)), axis=(3, 5))
     # Padding counts as zeros in the average (PyTorch's count_include_pad=True).
-    mask = get_array_module(x.data).full((1,) * 6, 1.0 / (kh * kw), dtype=x.dtype)
+    mask = get_array_module(x.data).full((1, kh, kw, 1, 1, 1), 1.0 / (kh * kw), dtype=x.dtype)
     return WindowGather(mask, kernel_size, stride, padding)(x)
 
 
