@@ -5,18 +5,19 @@
 # Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", Algorithm 1.
 # It is the main assignment of the course (Lab 14, "GANs in action: WGAN").
 #
-#     python lessons/13_wgan_gp.py                 # ~25 min on a 2-core CPU
+#     python lessons/13_wgan_gp.py                 # ~27 min on a 2-core CPU
 #     python lessons/13_wgan_gp.py --quick         # a few steps, for the tests
 #     python lessons/13_wgan_gp.py --resume        # continue an interrupted run
 #     python lessons/13_wgan_gp.py --dataset folder --data-dir ~/celeba --image-size 64
 #
 # Outputs in `--out` (default `runs/13_wgan_gp`): `training.gif` (a fixed-z 8x8
-# grid over training), `losses.png`, `samples.png`, `log.jsonl` and a
-# resumable `checkpoint.npz`.
+# grid over training), `losses.png`, `samples.png`, `metrics.json`,
+# `log.jsonl` and a resumable `checkpoint.npz`.
 
 # %%
 import os
 import sys
+
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -162,16 +163,20 @@ print(f"generator: {sum(p.size for p in G.parameters()):,} parameters; "
 # tinygen op writes its backward in tinygen ops for exactly this reason.
 
 # %%
-def gradient_penalty(D, real, fake):
-    """λ-free penalty E[(||∇D(x̂)||_2 - 1)^2] on random interpolates (Algorithm 1, lines 6-7)."""
+def critic_grad_norms(D, real, fake, create_graph=False):
+    """||∇_x̂ D(x̂)||_2 per sample, at x̂ = α real + (1 - α) fake with α ~ U[0, 1] per sample."""
     n = real.shape[0]
     alpha = tg.rand(n, 1, 1, 1, device=args.device)            # one α per sample
     x_hat = (alpha * real + (1 - alpha) * fake).detach().requires_grad_()
     scores = D(x_hat)
     grad_x, = tg.grad(scores, x_hat, grad_outputs=tg.ones(*scores.shape, device=args.device),
-                      create_graph=True)
-    norms = ((grad_x.reshape(n, -1) ** 2).sum(axis=1) + 1e-12) ** 0.5  # per-sample L2 over (C, H, W)
-    return ((norms - 1) ** 2).mean()
+                      create_graph=create_graph)
+    return ((grad_x.reshape(n, -1) ** 2).sum(axis=1) + 1e-12) ** 0.5  # L2 over (C, H, W)
+
+
+def gradient_penalty(D, real, fake):
+    """λ-free penalty E[(||∇D(x̂)||_2 - 1)^2] on random interpolates (Algorithm 1, lines 6-7)."""
+    return ((critic_grad_norms(D, real, fake, create_graph=True) - 1) ** 2).mean()
 
 
 # %% [markdown]
@@ -276,6 +281,33 @@ with tg.no_grad():
     best = pool.numpy()[np.argmax(scores.reshape(64, 4), axis=1) + 4 * np.arange(64)]
     viz.save_grid(best, run.file("samples.png"))
     viz.save_grid(G(fixed_z).numpy(), run.file("samples_random.png"))
+# %% [markdown]
+# ## 8. Did the penalty hold the critic to 1-Lipschitz? And what would clipping do?
+#
+# Measure ||∇D(x̂)|| on fresh interpolates: the penalty should have pulled it
+# to about 1. Then clip a copy of the trained critic's weights to [-0.01, 0.01],
+# the WGAN recipe: every layer shrinks, so the gradient through the layers
+# collapses by orders of magnitude. The critic is then far inside the
+# 1-Lipschitz ball, a much weaker function than the constraint allows, which
+# is the capacity loss Gulrajani et al. (section 3) describe.
+
+# %%
+real = real_batch() if args.quick else tg.tensor(images[:256], device=args.device)
+with tg.no_grad():
+    fake = G(tg.randn(real.shape[0], args.z_dim, device=args.device))
+norms = critic_grad_norms(D, real, fake).numpy()
+clipped = make_critic(C, H).to(args.device)
+clipped.load_state_dict(D.state_dict())
+for p in clipped.parameters():
+    p.data = p.data.clip(-0.01, 0.01)
+clipped_norms = critic_grad_norms(clipped, real, fake).numpy()
 last = run.history()[-1]
+metrics = {"steps": args.steps, "seed": args.seed, "final_wasserstein": last["wasserstein"],
+           "mean_wasserstein_last_100": float(np.mean([r["wasserstein"] for r in run.history()[-100:]])),
+           "grad_norm_mean": float(norms.mean()), "grad_norm_std": float(norms.std()),
+           "grad_norm_clipped_mean": float(clipped_norms.mean())}
+run.save_metrics(metrics)
+print(f"||grad D(x_hat)||: {norms.mean():.3f} ± {norms.std():.3f} (the penalty's target is 1); "
+      f"with weights clipped to ±0.01: {clipped_norms.mean():.2e}")
 print(f"done: {args.steps} steps in {run.path}; final W estimate {last['wasserstein']:.3f}, "
       f"loss_D {last['loss_D']:.3f}, loss_G {last['loss_G']:.3f}")

@@ -59,8 +59,10 @@ def test_wgan_gp_outputs_and_resume(data_env, tmp_path):
     r = run([WGAN, "--quick", "--out", str(out)], data_env, tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "it/s" in r.stdout and "ETA" in r.stdout  # progress line
-    for name in ("training.gif", "losses.png", "samples.png", "checkpoint.npz", "log.jsonl"):
+    for name in ("training.gif", "losses.png", "samples.png", "checkpoint.npz", "log.jsonl", "metrics.json"):
         assert (out / name).stat().st_size > 0, name
+    metrics = json.load(open(out / "metrics.json"))
+    assert metrics["grad_norm_clipped_mean"] < metrics["grad_norm_mean"]  # clipping shrinks the critic
     frames = iio.imread(out / "training.gif", index=None)
     assert frames.shape[0] >= 2 and frames.shape[1:3] == (242, 242)  # 8x8 grid of 28px, 2px padding
     records = [json.loads(line) for line in open(out / "log.jsonl")]

@@ -76,6 +76,10 @@ class RunDir:
         """Append one JSON record (a dict of numbers) to ``log.jsonl``."""
         append_jsonl(self.log_path, record)
 
+    def save_metrics(self, metrics):
+        """Write ``metrics`` (a dict of numbers) to ``metrics.json``, atomically; returns the path."""
+        return atomic_write_bytes(self.file("metrics.json"), (json.dumps(metrics, indent=2) + "\n").encode())
+
     def history(self):
         """All records in ``log.jsonl``, oldest first."""
         return read_jsonl(self.log_path) if os.path.exists(self.log_path) else []
