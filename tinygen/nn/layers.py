@@ -3,7 +3,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor
-from ..backend import get_array_module
+from ..backend import as_device, get_array_module
 from .init import default_uniform_, normal_
 from .module import Module, Parameter
 
@@ -238,7 +238,7 @@ class Embedding(Module):
 
     def forward(self, ids):
         ids = ids.data if isinstance(ids, Tensor) else ids
-        ids = get_array_module(ids).asarray(ids)
+        ids = as_device(get_array_module(ids).asarray(ids), self.weight.device)
         if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= self.num_embeddings):
             raise ValueError(f"ids: expected integers in [0, {self.num_embeddings}), "
                              f"got values from {int(ids.min())} to {int(ids.max())}")
