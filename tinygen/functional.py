@@ -4,6 +4,8 @@ Everything here is differentiable to any order. The convolution and pooling
 wrappers validate their arguments and raise ``ValueError`` naming the
 argument, the expected shape and the given one.
 """
+import numpy as np
+
 from .autograd import Tensor
 from .ops import pool as _pool
 from .ops.activation import (clamp, dropout, leaky_relu, logsumexp, maximum, relu, sigmoid,  # noqa: F401
@@ -210,9 +212,12 @@ def upsample_conv2d(x, weight, bias=None):
     if weight.shape[2:] != (3, 3):
         raise ValueError(f"weight: expected a 3x3 kernel (C_out, C_in, 3, 3), got shape {weight.shape}")
     from .backend import get_array_module
-    m = Tensor(get_array_module(weight.data).asarray(_FOLD, dtype=weight.dtype))
-    folded = m @ transpose(weight, (1, 0, 2, 3)) @ m.T  # (C_in, C_out, 4, 4)
-    return conv_transpose2d(x, folded, bias, stride=2, padding=1)
+    # W'[i, j] = sum_pq M[i, p] K[p, q] M[j, q]: one GEMM of the 9 taps with kron(M, M)ᵀ.
+    xp = get_array_module(weight.data)
+    fold = Tensor(xp.asarray(np.kron(_FOLD, _FOLD).T, dtype=weight.dtype))  # (9, 16)
+    C_out, C_in = weight.shape[:2]
+    folded = reshape(reshape(weight, (C_out * C_in, 9)) @ fold, (C_out, C_in, 4, 4))
+    return conv_transpose2d(x, transpose(folded, (1, 0, 2, 3)), bias, stride=2, padding=1)
 
 
 def linear(x, weight, bias=None):
