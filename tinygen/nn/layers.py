@@ -12,6 +12,13 @@ def _param(*shape):
     return Parameter(np.empty(shape, dtype=np.float32))
 
 
+def _weight_and_bias(module, weight_shape, out_features, bias):
+    """Give ``module`` a weight and an optional bias, with PyTorch's default init."""
+    module.weight = _param(*weight_shape)
+    module.bias = _param(out_features) if bias else None
+    default_uniform_(module.weight, module.bias)
+
+
 class Linear(Module):
     """y = x Wᵀ + b. x: (..., in_features) -> (..., out_features).
 
@@ -21,9 +28,7 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self.weight = _param(out_features, in_features)
-        self.bias = _param(out_features) if bias else None
-        default_uniform_(self.weight, self.bias)
+        _weight_and_bias(self, (out_features, in_features), out_features, bias)
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)
@@ -46,9 +51,7 @@ class Conv2d(Module):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = _pair(kernel_size), stride, padding
-        self.weight = _param(out_channels, in_channels, *self.kernel_size)
-        self.bias = _param(out_channels) if bias else None
-        default_uniform_(self.weight, self.bias)
+        _weight_and_bias(self, (out_channels, in_channels, *self.kernel_size), out_channels, bias)
 
     def forward(self, x):
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
@@ -70,9 +73,7 @@ class ConvTranspose2d(Module):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = _pair(kernel_size), stride, padding
         self.output_padding = output_padding
-        self.weight = _param(in_channels, out_channels, *self.kernel_size)
-        self.bias = _param(out_channels) if bias else None
-        default_uniform_(self.weight, self.bias)
+        _weight_and_bias(self, (in_channels, out_channels, *self.kernel_size), out_channels, bias)
 
     def forward(self, x):
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding)
@@ -94,9 +95,7 @@ class UpsampleConv2d(Module):
     def __init__(self, in_channels, out_channels, bias=True):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.weight = _param(out_channels, in_channels, 3, 3)
-        self.bias = _param(out_channels) if bias else None
-        default_uniform_(self.weight, self.bias)
+        _weight_and_bias(self, (out_channels, in_channels, 3, 3), out_channels, bias)
 
     def forward(self, x):
         return F.upsample_conv2d(x, self.weight, self.bias)
