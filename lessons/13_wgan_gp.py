@@ -292,7 +292,7 @@ with tg.no_grad():
 # is the capacity loss Gulrajani et al. (section 3) describe.
 
 # %%
-real = real_batch() if args.quick else tg.tensor(images[:256], device=args.device)
+real = tg.tensor(images[:256], device=args.device)
 with tg.no_grad():
     fake = G(tg.randn(real.shape[0], args.z_dim, device=args.device))
 norms = critic_grad_norms(D, real, fake).numpy()

@@ -211,3 +211,14 @@ def test_different_architecture_raises_naming_model(tmp_path):
         load_checkpoint(path, {"generator": _critic()})
     with pytest.raises(ValueError, match="'G'"):  # no such optimizer in the file
         load_checkpoint(path, {"critic": _critic()}, {"G": optim.Adam(_critic().parameters())})
+
+
+def test_mismatched_second_model_leaves_the_first_untouched(tmp_path):
+    a, b = nn.Linear(2, 3), nn.Linear(3, 1)
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, 1, {"a": a, "b": b})
+    a2, wrong_b = nn.Linear(2, 3), nn.Linear(3, 2)
+    before = a2.state_dict()
+    with pytest.raises(ValueError, match=r"models\['b'\]: checkpoint does not match"):
+        load_checkpoint(path, {"a": a2, "b": wrong_b})
+    assert all(np.array_equal(before[k], v) for k, v in a2.state_dict().items())

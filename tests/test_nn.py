@@ -465,3 +465,14 @@ def test_lstm_cell(device):
     assert tg.gradgradcheck(fn, [x, h, c] + cell.parameters())
     with pytest.raises(ValueError, match=r"h: expected shape \(2, 4\)"):
         cell(x, (rand64(2, 5, device=device), c))
+
+
+def test_load_state_dict_is_all_or_nothing():
+    m = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    before = m.state_dict()
+    bad = {k: np.ones_like(v) for k, v in before.items()}
+    bad["1.running_var"] = np.ones(5, np.float32)  # the last key has the wrong shape
+    with pytest.raises(ValueError, match=r"state\['1.running_var'\]: expected shape \(4,\), got \(5,\)"):
+        m.load_state_dict(bad)
+    after = m.state_dict()
+    assert all(np.array_equal(before[k], after[k]) for k in before)  # nothing was written

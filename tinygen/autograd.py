@@ -228,7 +228,6 @@ class Function:
         raise NotImplementedError
 
 
-
 def _as_grad(g, like):
     """Validate a user-supplied cotangent for ``like`` and wrap it as a Tensor."""
     if g is None:

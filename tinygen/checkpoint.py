@@ -67,10 +67,10 @@ def load_checkpoint(path, models, optimizers=None):
         states[name] = {k[len(prefix):]: v for k, v in data.items() if k.startswith(prefix)}
         if not states[name]:
             raise ValueError(f"models: checkpoint {path} has no model named {name!r}")
-        own = {k for k, _ in m.named_parameters()} | {k for k, _ in m.named_buffers()}
-        if set(states[name]) != own:
-            raise ValueError(f"models[{name!r}]: checkpoint does not match: missing "
-                             f"{sorted(own - set(states[name]))}, unexpected {sorted(set(states[name]) - own)}")
+        try:
+            m.check_state_dict(states[name])
+        except (KeyError, ValueError) as e:
+            raise ValueError(f"models[{name!r}]: checkpoint does not match: {e}") from e
     optim_states = {}
     for name, opt in (optimizers or {}).items():
         om = meta["optim"].get(name)
@@ -86,10 +86,7 @@ def load_checkpoint(path, models, optimizers=None):
             om["defaults"]["betas"] = tuple(om["defaults"]["betas"])
         optim_states[name] = {"defaults": om["defaults"], "step_count": om["step_count"], "state": per_param}
     for name, m in models.items():
-        try:
-            m.load_state_dict(states[name])
-        except (KeyError, ValueError) as e:
-            raise ValueError(f"models[{name!r}]: checkpoint does not match: {e}") from e
+        m.load_state_dict(states[name])  # already checked above
     for name, opt in (optimizers or {}).items():
         opt.load_state_dict(optim_states[name])
     set_rng_state(meta["rng"])

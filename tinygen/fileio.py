@@ -6,6 +6,7 @@ POSIX. A reader sees the old file or the new one, never half of one.
 """
 import contextlib
 import os
+import pathlib
 import tempfile
 
 
@@ -37,7 +38,7 @@ def atomic_open(path):
 
 
 def atomic_write_bytes(path, data):
-    """Write ``data`` (bytes) to ``path`` atomically; returns ``path``."""
+    """Write ``data`` (bytes) to ``path`` atomically; returns the path as a ``pathlib.Path``."""
     with atomic_open(path) as f:
         f.write(data)
-    return path
+    return pathlib.Path(path)

@@ -7,6 +7,7 @@ argument, the expected shape and the given one.
 import numpy as np
 
 from .autograd import Tensor
+from .backend import get_array_module
 from .ops import pool as _pool
 from .ops.activation import (clamp, dropout, leaky_relu, logsumexp, maximum, relu, sigmoid,  # noqa: F401
                              softplus, tanh, where)
@@ -182,8 +183,10 @@ def upsample(x, scale_factor=2, mode="nearest"):
     return _pool.upsample_nearest(x, _pair(scale_factor, "scale_factor", 1))
 
 
-# Row i of _FOLD says which 3x3 taps land on tap i of the 4x4 transposed kernel.
+# Row i of _FOLD says which 3x3 taps land on tap i of the 4x4 transposed kernel;
+# kron(M, M) does it for both axes at once: (16, 9), applied to the 9 taps.
 _FOLD = ((0, 0, 1), (0, 1, 1), (1, 1, 0), (1, 0, 0))
+_FOLD_2D_T = np.kron(_FOLD, _FOLD).T  # (9, 16)
 
 
 def upsample_conv2d(x, weight, bias=None):
@@ -211,10 +214,8 @@ def upsample_conv2d(x, weight, bias=None):
     _check_weight(x, weight, "(C_out, C_in, kH, kW)")
     if weight.shape[2:] != (3, 3):
         raise ValueError(f"weight: expected a 3x3 kernel (C_out, C_in, 3, 3), got shape {weight.shape}")
-    from .backend import get_array_module
     # W'[i, j] = sum_pq M[i, p] K[p, q] M[j, q]: one GEMM of the 9 taps with kron(M, M)ᵀ.
-    xp = get_array_module(weight.data)
-    fold = Tensor(xp.asarray(np.kron(_FOLD, _FOLD).T, dtype=weight.dtype))  # (9, 16)
+    fold = Tensor(get_array_module(weight.data).asarray(_FOLD_2D_T, dtype=weight.dtype))
     C_out, C_in = weight.shape[:2]
     folded = reshape(reshape(weight, (C_out * C_in, 9)) @ fold, (C_out, C_in, 4, 4))
     return conv_transpose2d(x, transpose(folded, (1, 0, 2, 3)), bias, stride=2, padding=1)

@@ -41,12 +41,6 @@ __all__ = [
 ]
 
 
-def _atomic_write_bytes(path, data):
-    path = Path(path)
-    atomic_write_bytes(path, data)
-    return path
-
-
 def _to_numpy(x):
     """NumPy view of ``x``; CuPy arrays (anything with ``.get()``) are copied to the host."""
     if not isinstance(x, np.ndarray) and hasattr(x, "get"):
@@ -157,7 +151,7 @@ def save_grid(images, path, nrow=8, value_range=(-1, 1), scale=None, padding=2):
         raise ValueError(f"scale must be an int >= 1, got {scale}")
     if scale > 1:
         grid = np.repeat(np.repeat(grid, scale, axis=0), scale, axis=1)
-    return _atomic_write_bytes(path, iio.imwrite("<bytes>", grid, extension=".png"))
+    return atomic_write_bytes(path, iio.imwrite("<bytes>", grid, extension=".png"))
 
 
 def _check_frame(frame):
@@ -201,7 +195,7 @@ def save_gif(frames, path, duration=0.2):
         "<bytes>", np.stack(frames), extension=".gif",
         duration=int(round(duration * 1000)), loop=0,
     )
-    return _atomic_write_bytes(path, data)
+    return atomic_write_bytes(path, data)
 
 
 class GifWriter:
@@ -340,7 +334,7 @@ def plot_losses(history, path, keys=None, title=None):
         fig.savefig(buf, format="png", dpi=100)
     finally:
         plt.close(fig)
-    return _atomic_write_bytes(path, buf.getvalue())
+    return atomic_write_bytes(path, buf.getvalue())
 
 
 def _json_default(obj):

@@ -4,6 +4,7 @@ import numpy as np
 from .. import functional as F
 from ..autograd import Tensor
 from ..backend import as_device, get_array_module
+from ..ops.activation import check_probability
 from .init import default_uniform_, normal_
 from .module import Module, Parameter
 
@@ -180,26 +181,25 @@ class Upsample(Module):
         return F.upsample(x, self.scale_factor, self.mode)
 
 
-class AvgPool2d(Module):
+class _Pool2d(Module):
+    _pool = None  # the functional op, set by each subclass
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, x):
+        return type(self)._pool(x, self.kernel_size, self.stride, self.padding)
+
+
+class AvgPool2d(_Pool2d):
     """Average pooling; see ``functional.avg_pool2d``."""
-
-    def __init__(self, kernel_size, stride=None, padding=0):
-        super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-
-    def forward(self, x):
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+    _pool = staticmethod(F.avg_pool2d)
 
 
-class MaxPool2d(Module):
+class MaxPool2d(_Pool2d):
     """Max pooling; see ``functional.max_pool2d``."""
-
-    def __init__(self, kernel_size, stride=None, padding=0):
-        super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-
-    def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+    _pool = staticmethod(F.max_pool2d)
 
 
 class Dropout(Module):
@@ -207,9 +207,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5):
         super().__init__()
-        if not 0 <= p < 1:
-            raise ValueError(f"p: expected a probability in [0, 1), got {p}")
-        self.p = p
+        self.p = check_probability(p)
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..autograd import Tensor
-from ..backend import as_device
+from ..backend import as_device, device_of
 
 
 class Parameter(Tensor):
@@ -134,35 +134,49 @@ class Module:
         state.update({name: as_device(b, "cpu").copy() for name, b in self.named_buffers()})
         return state
 
-    def load_state_dict(self, state, strict=True):
-        """Copy arrays from ``state`` into this module's parameters and buffers.
+    def _state_targets(self):
+        # dotted name -> (module, attribute) for every parameter and buffer
+        return {(f"{prefix}.{a}" if prefix else a): (m, a) for prefix, m in self.named_modules()
+                for a in list(m._parameters) + list(m._buffers)}
+
+    def check_state_dict(self, state, strict=True):
+        """Raise exactly as :meth:`load_state_dict` would, without changing anything.
 
         Raises:
             KeyError: (strict) a name is missing from ``state`` or not in the module.
             ValueError: an array has the wrong shape.
         """
-        own = dict(self.named_parameters())
-        buffers = {name: m for prefix, m in self.named_modules() for name in
-                   [f"{prefix}.{b}" if prefix else b for b in m._buffers]}
+        targets = self._state_targets()
         if strict:
-            missing = [k for k in list(own) + list(buffers) if k not in state]
-            unexpected = [k for k in state if k not in own and k not in buffers]
+            missing = [k for k in targets if k not in state]
+            unexpected = [k for k in state if k not in targets]
             if missing or unexpected:
                 raise KeyError(f"state: missing keys {missing}, unexpected keys {unexpected}")
         for name, value in state.items():
-            value = np.asarray(value)
-            if name in own:
-                p = own[name]
-                if value.shape != p.shape:
-                    raise ValueError(f"state[{name!r}]: expected shape {p.shape}, got {value.shape}")
-                p.data = as_device(value.astype(p.dtype), p.device)
-            elif name in buffers:
-                m, attr = buffers[name], name.rsplit(".", 1)[-1]
-                old = getattr(m, attr)
-                if value.shape != old.shape:
-                    raise ValueError(f"state[{name!r}]: expected shape {old.shape}, got {value.shape}")
-                object.__setattr__(m, attr, as_device(value.astype(old.dtype), "cuda" if
-                                   type(old).__module__.startswith("cupy") else "cpu"))
+            if name in targets:
+                old = getattr(*targets[name])
+                if np.shape(value) != old.shape:
+                    raise ValueError(f"state[{name!r}]: expected shape {old.shape}, got {np.shape(value)}")
+
+    def load_state_dict(self, state, strict=True):
+        """Copy arrays from ``state`` into this module's parameters and buffers,
+        all or nothing: everything is checked before anything is written.
+
+        Raises:
+            KeyError: (strict) a name is missing from ``state`` or not in the module.
+            ValueError: an array has the wrong shape.
+        """
+        self.check_state_dict(state, strict)
+        for name, (m, attr) in self._state_targets().items():
+            if name not in state:
+                continue
+            old = getattr(m, attr)
+            new = as_device(np.asarray(state[name]).astype(old.dtype), device_of(old.data if
+                            isinstance(old, Parameter) else old))
+            if isinstance(old, Parameter):
+                old.data = new
+            else:
+                object.__setattr__(m, attr, new)
 
     def extra_repr(self):
         return ""

@@ -2,22 +2,26 @@
 
 A fused BatchNorm backward that treats the batch mean and inverse std as
 constants gets the *second* derivative wrong (one reference engine was off by
-0.5 on values near 0.95; shared/NOTES.md). Built from mean, var, sqrt and
-division, the graph differentiates itself correctly to any order.
+0.5 on values near 0.95; shared/NOTES.md). Built from means, a power and
+products, the graph differentiates itself correctly to any order.
 """
 import numpy as np
 
-from ..autograd import no_grad
 from ..backend import get_array_module
 from ..ops.reduce import mean
 from .module import Module, Parameter
 
 
 def _normalize(x, axes, eps):
-    # x_hat = (x - E[x]) / sqrt(Var[x] + eps), biased variance (Ioffe & Szegedy 2015, Alg. 1).
-    # Multiplying by the small (Var + eps)^-1/2 keeps the backward cheaper than a division.
-    d = x - mean(x, axes, keepdims=True)
-    return d * (mean(d * d, axes, keepdims=True) + eps) ** -0.5
+    """(x - E[x]) / sqrt(Var[x] + eps) with the biased variance (Ioffe & Szegedy 2015, Alg. 1).
+
+    Returns x_hat and the batch mean and variance (Tensors, reduced axes kept as 1).
+    Multiplying by the small (Var + eps)^-1/2 keeps the backward cheaper than a division.
+    """
+    mu = mean(x, axes, keepdims=True)
+    d = x - mu
+    v = mean(d * d, axes, keepdims=True)
+    return d * (v + eps) ** -0.5, mu, v
 
 
 class _BatchNorm(Module):
@@ -37,14 +41,12 @@ class _BatchNorm(Module):
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)
         if self.training:
-            y = _normalize(x, axes, self.eps)
-            with no_grad():
-                n = x.size // self.num_features
-                m = self.momentum
-                batch_mean = x.data.mean(axis=axes)
-                batch_var = x.data.var(axis=axes) * (n / max(n - 1, 1))  # unbiased, as PyTorch stores
-                self.running_mean = ((1 - m) * self.running_mean + m * batch_mean).astype(x.dtype)
-                self.running_var = ((1 - m) * self.running_var + m * batch_var).astype(x.dtype)
+            y, mu, v = _normalize(x, axes, self.eps)
+            # Running statistics from the batch statistics just computed (plain arrays, no graph).
+            n, m = x.size // self.num_features, self.momentum
+            batch_var = v.data.reshape(-1) * (n / max(n - 1, 1))  # unbiased, as PyTorch stores
+            self.running_mean = ((1 - m) * self.running_mean + m * mu.data.reshape(-1)).astype(x.dtype)
+            self.running_var = ((1 - m) * self.running_var + m * batch_var).astype(x.dtype)
         else:
             xp = get_array_module(x.data)
             rm = self.running_mean.reshape(shape).astype(x.dtype)
@@ -102,7 +104,7 @@ class LayerNorm(Module):
         k = len(self.normalized_shape)
         if x.shape[-k:] != self.normalized_shape:
             raise ValueError(f"x: expected trailing dims {self.normalized_shape}, got shape {x.shape}")
-        y = _normalize(x, tuple(range(x.ndim - k, x.ndim)), self.eps)
+        y, _, _ = _normalize(x, tuple(range(x.ndim - k, x.ndim)), self.eps)
         if self.weight is not None:
             y = y * self.weight + self.bias
         return y

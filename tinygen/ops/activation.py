@@ -6,7 +6,7 @@ derivative is zero almost everywhere) and it keeps the gradient penalty cheap
 (shared/NOTES.md, "Higher-order gradients").
 """
 from ..autograd import Function, Tensor
-from ..backend import get_array_module
+from ..backend import as_device, default_generator, get_array_module
 from . import arith, reduce
 from .shape import reshape
 
@@ -129,6 +129,13 @@ def clamp(x, min=None, max=None):
     return Clamp(lo, hi)(x)
 
 
+def check_probability(p):
+    """Return ``p`` if it is a dropout probability in [0, 1); else raise ValueError naming ``p``."""
+    if not 0 <= p < 1:
+        raise ValueError(f"p: expected a probability in [0, 1), got {p}")
+    return p
+
+
 def dropout(x, p=0.5, training=True):
     """Inverted dropout (Srivastava et al. 2014): zero each element with
     probability p and scale the rest by 1/(1-p), so the expectation is
@@ -138,11 +145,9 @@ def dropout(x, p=0.5, training=True):
     Raises:
         ValueError: p is outside [0, 1).
     """
-    if not 0 <= p < 1:
-        raise ValueError(f"p: expected a probability in [0, 1), got {p}")
+    check_probability(p)
     if not training or p == 0:
         return x
-    from ..backend import as_device, default_generator
     keep = default_generator().random(x.shape) >= p
     mask = as_device((keep / (1 - p)).astype(x.dtype), x.device)
     return MaskedLinear(mask)(x)
