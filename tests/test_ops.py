@@ -472,3 +472,28 @@ def test_kl_divergence(device):
         assert tg.gradcheck(fn, [mu, logvar]) and tg.gradgradcheck(fn, [mu, logvar])
     with pytest.raises(ValueError, match=r"logvar: expected shape \(3, 4\)"):
         F.kl_divergence(mu, rand64(4, 3, device=device))
+
+
+def test_log_softmax_and_cross_entropy(device):
+    x = rand64(5, 4, device=device, seed=11) * 3
+    xn = x.numpy()
+    ref_lsm = xn - np.log(np.exp(xn).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(F.log_softmax(x, axis=1).numpy(), ref_lsm, rtol=1e-12)
+    t = np.array([0, 3, 1, 1, 2])
+    ref = -ref_lsm[np.arange(5), t]
+    np.testing.assert_allclose(F.cross_entropy(x, t, reduction="none").numpy(), ref, rtol=1e-12)
+    np.testing.assert_allclose(F.cross_entropy(x, t).item(), ref.mean(), rtol=1e-12)
+    # d/dx = softmax(x) - one_hot(t), per sample, over N for the mean
+    g, = tg.grad(F.cross_entropy(x, t), x)
+    np.testing.assert_allclose(g.numpy(), (np.exp(ref_lsm) - np.eye(4)[t]) / 5, rtol=1e-10)
+    for fn in (lambda x: F.log_softmax(x, axis=1), lambda x: F.cross_entropy(x, t, reduction="none")):
+        assert tg.gradcheck(fn, [x]) and tg.gradgradcheck(fn, [x])
+    # Stable for huge logits.
+    big = tg.tensor([[1000.0, 0.0]], dtype="float64", device=device)
+    assert abs(F.cross_entropy(big, np.array([0])).item()) < 1e-12
+    with pytest.raises(ValueError, match=r"target: class indices must lie in \[0, 4\)"):
+        F.cross_entropy(x, np.array([0, 4, 1, 1, 2]))
+    with pytest.raises(ValueError, match="target: expected integer class indices"):
+        F.cross_entropy(x, np.zeros(5))
+    with pytest.raises(ValueError, match=r"logits: expected shape \(N, C\)"):
+        F.cross_entropy(x.reshape(20), t)

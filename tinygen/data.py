@@ -40,6 +40,9 @@ __all__ = [
     "ImageFolder",
     "Batches",
     "subset",
+    "load_images",
+    "load_train_test",
+    "FASHION_MNIST_CLASSES",
     "SYSTEM_DATA_DIRS",
     "IMAGE_EXTENSIONS",
 ]
@@ -640,8 +643,9 @@ def subset(n, *arrays):
 DATASETS = ("fashion-mnist", "mnist", "folder")
 
 
-def load_images(dataset="fashion-mnist", data_dir=None, image_size=None, split="train", limit=None):
-    """Load a training set as float32 images in [-1, 1], shape (N, C, H, W).
+def load_images(dataset="fashion-mnist", data_dir=None, image_size=None, split="train", limit=None,
+                value_range=(-1.0, 1.0)):
+    """Load a training set as float32 images in ``value_range``, shape (N, C, H, W).
 
     Args:
         dataset: "fashion-mnist" (default; 28x28, C=1), "mnist" (28x28, C=1)
@@ -652,9 +656,11 @@ def load_images(dataset="fashion-mnist", data_dir=None, image_size=None, split="
             must be None or 28 for the IDX sets.
         split: "train" or "test" (IDX sets only).
         limit: keep only the first ``limit`` images (for ``--quick`` runs).
+        value_range: (low, high) the pixels are mapped to: (-1, 1) for a tanh
+            generator (default), (0, 1) for a sigmoid decoder and BCE.
 
     Returns:
-        (images float32 (N, C, S, S) in [-1, 1], labels int64 (N,) or None for "folder").
+        (images float32 (N, C, S, S) in value_range, labels int64 (N,) or None for "folder").
 
     Raises:
         ValueError: unknown dataset, a missing ``data_dir`` for "folder", or an
@@ -674,4 +680,35 @@ def load_images(dataset="fashion-mnist", data_dir=None, image_size=None, split="
     if limit is not None:
         images = images[:limit]
         labels = labels[:limit] if labels is not None else None
-    return to_float_images(images), labels
+    return to_float_images(images, *value_range), labels
+
+
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+"""Fashion-MNIST's class names, by label (Xiao, Rasul & Vollgraf 2017, table 1)."""
+
+
+def load_train_test(dataset="fashion-mnist", data_dir=None, value_range=(0.0, 1.0), limit=None):
+    """Both splits of an IDX dataset, for the lessons that measure test error.
+
+    Args:
+        dataset: "fashion-mnist" or "mnist". data_dir: as for :func:`load_images`.
+        value_range: pixel range, (0, 1) by default (sigmoid decoders, BCE).
+        limit: keep the first ``limit`` training images and ``limit // 5`` test
+            images (``--quick`` runs); None keeps all (60,000 and 10,000).
+
+    Returns:
+        (x_train, y_train, x_test, y_test): float32 (N, 1, 28, 28) images and
+        int64 (N,) labels.
+
+    Raises:
+        ValueError: ``dataset`` is "folder" (it has no labels or test split).
+        FileNotFoundError: as for :func:`load_images`.
+    """
+    if dataset not in ("fashion-mnist", "mnist"):
+        raise ValueError(f"dataset: expected 'fashion-mnist' or 'mnist' (labelled, with a test split), "
+                         f"got {dataset!r}")
+    x_train, y_train = load_images(dataset, data_dir, split="train", limit=limit, value_range=value_range)
+    x_test, y_test = load_images(dataset, data_dir, split="test",
+                                 limit=None if limit is None else max(limit // 5, 1), value_range=value_range)
+    return x_train, y_train, x_test, y_test

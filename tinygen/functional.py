@@ -13,8 +13,8 @@ from .ops.activation import (clamp, dropout, leaky_relu, logsumexp, maximum, rel
                              softplus, tanh, where)
 from .ops.arith import abs, exp, log, matmul, pow, sqrt  # noqa: F401
 from .ops.conv import Conv2d, ConvTranspose2d, Conv2dWeight
-from .ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, kl_divergence,  # noqa: F401
-                       mse_loss)
+from .ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,  # noqa: F401
+                       kl_divergence, log_softmax, mse_loss)
 from .ops.reduce import broadcast_to, max, mean, sum, sum_to, var  # noqa: F401
 from .ops.shape import concatenate, flatten, permute, reshape, stack, transpose  # noqa: F401
 

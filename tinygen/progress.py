@@ -9,10 +9,12 @@ class Progress:
     Args:
         total: the last step. start: the step the run (re)starts from.
         every: print every this many steps (and at the last one).
+        prefix: a name printed in brackets first (which model is training).
     """
 
-    def __init__(self, total, start=0, every=50, stream=None):
-        self.total, self.start, self.every = total, start, every
+    def __init__(self, total, start=0, every=50, stream=None, prefix=""):
+        self.total, self.start, self.every = total, start, max(int(every), 1)
+        self.prefix = f"[{prefix}] " if prefix else ""
         self.stream = stream or sys.stdout
         self.t0 = time.perf_counter()
 
@@ -28,7 +30,7 @@ class Progress:
         rate = self.rate(step)
         eta = (self.total - step) / rate if rate > 0 else 0.0
         vals = " ".join(f"{k} {v:.4g}" for k, v in values.items())
-        print(f"step {step}/{self.total} | {vals} | {rate:.2f} it/s | ETA {_fmt(eta)}",
+        print(f"{self.prefix}step {step}/{self.total} | {vals} | {rate:.2f} it/s | ETA {_fmt(eta)}",
               file=self.stream, flush=True)
 
 

@@ -44,25 +44,20 @@ def parse_args(parser, argv=None):
 
 
 class RunDir:
-    """An output folder: ``log.jsonl``, ``checkpoint.npz`` and the pictures.
+    """An output folder: JSON-lines logs, checkpoints and the pictures.
 
     Args:
         path: the folder (created). resume_step: when resuming from a
-            checkpoint taken at this step, log records after it (written by the
-            interrupted run after its last checkpoint) are dropped, so the log
-            has each step once.
+            checkpoint taken at this step, records of ``log.jsonl`` after it
+            (written by the interrupted run after its last checkpoint) are
+            dropped, so the log has each step once. None starts a fresh log.
     """
 
     def __init__(self, path, resume_step=None):
         self.path = path
         os.makedirs(path, exist_ok=True)
         self.log_path = self.file("log.jsonl")
-        if resume_step is None:
-            if os.path.exists(self.log_path):
-                os.remove(self.log_path)
-        elif os.path.exists(self.log_path):
-            kept = [r for r in read_jsonl(self.log_path) if r.get("step", 0) <= resume_step]
-            atomic_write_bytes(self.log_path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+        self.reset_log("log", resume_step)
 
     def file(self, name):
         """Path of ``name`` inside the run folder."""
@@ -72,14 +67,26 @@ class RunDir:
     def checkpoint(self):
         return self.file("checkpoint.npz")
 
-    def log(self, record):
-        """Append one JSON record (a dict of numbers) to ``log.jsonl``."""
-        append_jsonl(self.log_path, record)
+    def reset_log(self, name="log", resume_step=None):
+        """Start ``<name>.jsonl`` afresh (resume_step None) or keep its records up to ``resume_step``."""
+        path = self.file(name + ".jsonl")
+        if not os.path.exists(path):
+            return
+        if resume_step is None:
+            os.remove(path)
+        else:
+            kept = [r for r in read_jsonl(path) if r.get("step", 0) <= resume_step]
+            atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+
+    def log(self, record, name="log"):
+        """Append one JSON record (a dict of numbers) to ``<name>.jsonl``."""
+        append_jsonl(self.file(name + ".jsonl"), record)
 
     def save_metrics(self, metrics):
         """Write ``metrics`` (a dict of numbers) to ``metrics.json``, atomically; returns the path."""
         return atomic_write_bytes(self.file("metrics.json"), (json.dumps(metrics, indent=2) + "\n").encode())
 
-    def history(self):
-        """All records in ``log.jsonl``, oldest first."""
-        return read_jsonl(self.log_path) if os.path.exists(self.log_path) else []
+    def history(self, name="log"):
+        """All records in ``<name>.jsonl``, oldest first."""
+        path = self.file(name + ".jsonl")
+        return read_jsonl(path) if os.path.exists(path) else []

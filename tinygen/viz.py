@@ -36,6 +36,8 @@ __all__ = [
     "GifWriter",
     "save_gif",
     "plot_losses",
+    "save_image_rows",
+    "plot_codes",
     "read_jsonl",
     "append_jsonl",
 ]
@@ -290,7 +292,9 @@ def plot_losses(history, path, keys=None, title=None):
         history: list of dict records such as
             ``{"step": 100, "loss_D": -1.2, "loss_G": 0.5, "wasserstein": 1.3}``
             (as ``read_jsonl`` returns). Records missing a key are skipped for that
-            curve; records without ``step`` use their index.
+            curve; records without ``step`` use their index. Or a dict
+            run name -> such a list, to compare runs: key ``loss`` of run
+            ``k=2`` is drawn as ``loss (k=2)``.
         path: output ``.png`` path; parent folders are created; written atomically.
         keys: optional list of extra key names for the bottom panel.
         title: optional figure title.
@@ -301,6 +305,9 @@ def plot_losses(history, path, keys=None, title=None):
     Raises:
         ValueError: ``history`` is empty or contains none of the keys to plot.
     """
+    if isinstance(history, dict):
+        history = [{k if k == "step" else f"{k} ({run})": v for k, v in rec.items()}
+                   for run, records in history.items() for rec in records]
     if not history:
         raise ValueError("history: expected at least one record, got none")
     names = sorted({k for rec in history for k in rec})
@@ -329,12 +336,104 @@ def plot_losses(history, path, keys=None, title=None):
         axes[-1, 0].set_xlabel("step")
         if title:
             fig.suptitle(title)
-        fig.tight_layout()
+    except BaseException:
+        plt.close(fig)
+        raise
+    fig.tight_layout()
+    return _save_figure(fig, path)
+
+
+def _save_figure(fig, path):
+    """Render a matplotlib figure to PNG bytes, close it, write atomically."""
+    try:
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=100)
     finally:
         plt.close(fig)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+def save_image_rows(rows, path, labels=None, value_range=(0, 1), title=None):
+    """Rows of images, one labelled row per kind: e.g. test images, noisy
+    inputs, reconstructions (the layout of Lab 14's "test samples" and
+    "reconstructed samples").
+
+    Args:
+        rows: list of arrays (n, C, H, W), all of one shape; each becomes a row.
+        path: output ``.png``; written atomically.
+        labels: optional list of row names, drawn left of each row.
+        value_range: the pixel range to map to black..white ((0, 1) default).
+        title: optional figure title.
+
+    Returns:
+        ``pathlib.Path`` of the written file.
+
+    Raises:
+        ValueError: no rows, rows of different shapes, or a wrong number of labels.
+    """
+    rows = [_to_numpy(r) for r in rows]
+    if not rows or len({r.shape for r in rows}) != 1:
+        raise ValueError(f"rows: expected one or more arrays of one shape, got {[r.shape for r in rows]}")
+    if labels is not None and len(labels) != len(rows):
+        raise ValueError(f"labels: expected {len(rows)} labels (one per row), got {len(labels)}")
+    n = rows[0].shape[0]
+    grids = [make_grid(r, nrow=n, value_range=value_range) for r in rows]
+    h, w = grids[0].shape[:2]
+    fig, axes = plt.subplots(len(rows), 1, squeeze=False,
+                             figsize=(w / 40 + (1.6 if labels else 0.2), len(rows) * h / 40 + (0.5 if title else 0.1)))
+    for ax, grid, label in zip(axes[:, 0], grids, labels or [None] * len(rows)):
+        ax.imshow(grid, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        if label:
+            ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save_figure(fig, path)
+
+
+def plot_codes(panels, labels, path, class_names=None, title=None, max_points=5000):
+    """Scatter plots of 2-D codes coloured by class, one panel per method.
+
+    Args:
+        panels: dict title -> codes array (N, 2) (e.g. {"linear AE": ..., "PCA": ...}).
+        labels: int array (N,) of classes, the colours.
+        path: output ``.png``; written atomically.
+        class_names: optional names for the legend, by label.
+        max_points: plot at most this many (the first ones) per panel.
+
+    Returns:
+        ``pathlib.Path`` of the written file.
+
+    Raises:
+        ValueError: a codes array is not (N, 2) with N = len(labels).
+    """
+    labels = np.asarray(_to_numpy(labels))
+    for key, codes in panels.items():
+        if _to_numpy(codes).shape != (len(labels), 2):
+            raise ValueError(f"panels[{key!r}]: expected codes of shape ({len(labels)}, 2), "
+                             f"got {_to_numpy(codes).shape}")
+    fig, axes = plt.subplots(1, len(panels), squeeze=False, figsize=(5 * len(panels) + 1.5, 5))
+    k = min(max_points, len(labels))
+    classes = np.unique(labels[:k])
+    cmap = plt.get_cmap("tab10")
+    for ax, (key, codes) in zip(axes[0], panels.items()):
+        codes = _to_numpy(codes)[:k]
+        for c in classes:
+            m = labels[:k] == c
+            name = class_names[c] if class_names is not None else str(c)
+            ax.scatter(codes[m, 0], codes[m, 1], s=3, alpha=0.6, color=cmap(int(c) % 10), label=name)
+        ax.set_title(key)
+        ax.set_xlabel("code 1")
+        ax.set_ylabel("code 2")
+    axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=4, fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _save_figure(fig, path)
 
 
 def _json_default(obj):

@@ -97,3 +97,40 @@ def kl_divergence(mu, logvar, mu_prior=None, logvar_prior=None, reduction="batch
     if reduction == "batchmean":
         return _sum(kl) * (1.0 / kl.shape[0])
     return _reduce(kl, reduction)
+
+
+def log_softmax(x, axis=-1):
+    """log softmax(x) = x - logsumexp(x) along ``axis``, stable. Any shape; floats."""
+    from .activation import logsumexp
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def cross_entropy(logits, target, reduction="mean"):
+    """Multi-class cross-entropy -log softmax(logits)[target], from logits.
+
+    Args:
+        logits: (N, C) float scores. target: (N,) integer class indices in
+            [0, C) (an array or a Tensor; it gets no gradient).
+        reduction: "mean" (default), "sum" or "none" (shape (N,)).
+
+    Returns:
+        Cross-entropy in nats. Source: the softmax classifier's negative log
+        likelihood (Goodfellow, Bengio & Courville, Deep Learning, eq. 6.30).
+
+    Raises:
+        ValueError: logits not 2-D, target not (N,), a class index out of
+            range, or an unknown ``reduction``.
+    """
+    from ..backend import get_array_module
+    from ..autograd import Tensor
+    if logits.ndim != 2:
+        raise ValueError(f"logits: expected shape (N, C), got {logits.shape}")
+    xp = get_array_module(logits.data)
+    t = xp.asarray(target.data if isinstance(target, Tensor) else target)
+    n, c = logits.shape
+    if t.shape != (n,) or t.dtype.kind not in "iu":
+        raise ValueError(f"target: expected integer class indices of shape ({n},), got {t.dtype} {t.shape}")
+    if n and (int(t.min()) < 0 or int(t.max()) >= c):
+        raise ValueError(f"target: class indices must lie in [0, {c}), got [{int(t.min())}, {int(t.max())}]")
+    one_hot = Tensor((t[:, None] == xp.arange(c)[None, :]).astype(logits.dtype))
+    return _reduce(-_sum(one_hot * log_softmax(logits, axis=1), axis=1), reduction)

@@ -1,0 +1,157 @@
+"""The parts of a training run that are the same in every lesson.
+
+A lesson writes its own ``step`` function (forward, loss, ``backward()``,
+``optimizer.step()``): that is what it teaches. :func:`fit` calls it on
+successive batches and does the rest: the progress line, the loss log, the
+checkpoints and resuming. :func:`evaluate` and :func:`map_batches` run a
+model over a whole array in batches without recording a graph.
+"""
+import os
+
+import numpy as np
+
+from .autograd import no_grad
+from .checkpoint import load_checkpoint, save_checkpoint
+from .creation import tensor
+from .progress import Progress
+
+
+def _to_tensors(batch, device):
+    batch = batch if isinstance(batch, tuple) else (batch,)
+    return [tensor(a, device=device) for a in batch]
+
+
+def fit(step, batches, steps, run, name="train", models=None, optimizers=None, state=None,
+        resume=False, device="cpu", print_every=100, checkpoint_every=1000,
+        callback=None, callback_steps=()):
+    """Train for ``steps`` iterations of ``step(*batch) -> {"loss": float, ...}``.
+
+    Each iteration takes the next batch from ``batches`` (a
+    :class:`tinygen.data.Batches`), turns its arrays into Tensors on
+    ``device`` and calls ``step`` with them. The returned numbers are logged
+    to ``<run>/<name>.jsonl`` with the step and shown on the progress line
+    (``[name] step 200/2000 | loss 0.0213 | 41.2 it/s | ETA 0m43s``).
+
+    Every ``checkpoint_every`` steps and at the end, ``<run>/<name>.npz``
+    stores the models, the optimizers, the RNG, the data order and ``state``,
+    atomically. With ``resume=True`` a run picks up from that file, and a
+    stage that had finished is loaded instead of retrained, so a lesson that
+    trains several models resumes where it stopped.
+
+    Args:
+        step: the lesson's training step; called with one Tensor per array in
+            ``batches``; returns a dict of floats.
+        batches: ``Batches`` over the training arrays.
+        steps: int >= 0, the number of iterations.
+        run: a :class:`tinygen.run.RunDir`.
+        name: this stage's name (file names, progress prefix).
+        models, optimizers: dicts name -> Module / Optimizer to checkpoint.
+        state: optional dict of NumPy arrays or JSON values the lesson keeps
+            across a resume (e.g. reconstruction snapshots); saved in the
+            checkpoint and updated in place when resuming.
+        callback, callback_steps: ``callback(step)`` runs after each listed
+            step (0 means before the first one), e.g. to snapshot samples.
+            The models are put back in training mode after it.
+
+    Returns:
+        The stage's log: a list of dicts, one per step.
+
+    Raises:
+        ValueError: steps < 0, or ``step`` did not return a dict of numbers.
+        (From ``load_checkpoint``) ValueError if the checkpoint does not match.
+    """
+    if steps < 0:
+        raise ValueError(f"steps: expected an int >= 0, got {steps}")
+    models, optimizers = models or {}, optimizers or {}
+    ckpt = run.file(name + ".npz")
+    start = 0
+    if resume and os.path.exists(ckpt):
+        saved = load_checkpoint(ckpt, models, optimizers)
+        start = saved["step"]
+        batches.load_state_dict(saved["extra"].pop("batches"))
+        if state is not None:
+            state.update(saved["extra"])
+        print(f"[{name}] resumed at step {start}" + (" (finished)" if start >= steps else ""))
+    run.reset_log(name, start if resume else None)
+    callback_steps = set(callback_steps)
+
+    def save(s):
+        save_checkpoint(ckpt, s, models, optimizers, extra={"batches": batches.state_dict(), **(state or {})})
+
+    def call_back(s):
+        if callback is not None and s in callback_steps:
+            callback(s)
+        for m in models.values():
+            m.train()
+
+    if start == 0:
+        call_back(0)
+    progress = Progress(steps, start=start, every=print_every, prefix=name)
+    for s in range(start + 1, steps + 1):
+        values = step(*_to_tensors(batches.next_batch(), device))
+        if not isinstance(values, dict):
+            raise ValueError(f"step: expected a dict of floats, got {type(values).__name__}")
+        record = {"step": s, **{k: float(v) for k, v in values.items()}}
+        run.log(record, name)
+        progress.update(s, **values)
+        call_back(s)
+        if s % checkpoint_every == 0 or s == steps:
+            save(s)
+    if start == 0 and steps == 0:
+        save(0)
+    return run.history(name)
+
+
+def map_batches(fn, *arrays, batch_size=500, device="cpu"):
+    """``fn`` over ``arrays`` in chunks of ``batch_size``, without a graph.
+
+    Args:
+        fn: takes one Tensor per array (a chunk of rows), returns a Tensor or a
+            tuple of Tensors with the chunk's rows first.
+        arrays: NumPy arrays with the same first dimension N.
+
+    Returns:
+        NumPy array (N, ...), or a tuple of them, the chunks concatenated.
+
+    Raises:
+        ValueError: no arrays, or first dimensions differ.
+    """
+    if not arrays or len({len(a) for a in arrays}) != 1:
+        raise ValueError(f"arrays: expected one or more arrays of equal length, got "
+                         f"{[len(a) for a in arrays]}")
+    outs = []
+    with no_grad():
+        for i in range(0, len(arrays[0]), batch_size):
+            out = fn(*_to_tensors(tuple(a[i:i + batch_size] for a in arrays), device))
+            outs.append(tuple(o.numpy() for o in out) if isinstance(out, tuple) else out.numpy())
+    if outs and isinstance(outs[0], tuple):
+        return tuple(np.concatenate(parts) for parts in zip(*outs))
+    return np.concatenate(outs)
+
+
+def evaluate(fn, *arrays, batch_size=500, device="cpu"):
+    """The mean over all rows of the per-batch means ``fn`` returns.
+
+    Args:
+        fn: takes one Tensor per array (a chunk), returns a dict name -> the
+            chunk's mean (a float or a scalar Tensor), e.g. the test MSE.
+        arrays: NumPy arrays with the same first dimension N.
+
+    Returns:
+        dict name -> float, each chunk weighted by its number of rows, so the
+        result is the exact mean over all N rows.
+
+    Raises:
+        ValueError: as for :func:`map_batches`.
+    """
+    if not arrays or len({len(a) for a in arrays}) != 1:
+        raise ValueError(f"arrays: expected one or more arrays of equal length, got "
+                         f"{[len(a) for a in arrays]}")
+    totals, n = {}, len(arrays[0])
+    with no_grad():
+        for i in range(0, n, batch_size):
+            chunk = _to_tensors(tuple(a[i:i + batch_size] for a in arrays), device)
+            rows = chunk[0].shape[0]
+            for k, v in fn(*chunk).items():
+                totals[k] = totals.get(k, 0.0) + float(v.item() if hasattr(v, "item") else v) * rows
+    return {k: v / n for k, v in totals.items()}
