@@ -3,7 +3,10 @@
 Every gradient test takes the ``device`` fixture, so it runs on NumPy and,
 where CuPy sees a GPU, on CuPy; without one the CuPy cases skip cleanly.
 """
+import gzip
 import os
+import struct
+import subprocess
 import sys
 
 import numpy as np
@@ -38,3 +41,31 @@ def rand64(*shape, device="cpu", seed=0, low=None, high=None, away_from=None, re
         d = data - away_from
         data = away_from + np.where(d >= 0, 1, -1) * (np.abs(d) + 0.1)
     return tg.tensor(data, dtype="float64", device=device, requires_grad=requires_grad)
+
+
+# ------------------------------------------------ lessons: fake datasets and a subprocess runner
+def write_idx(path, array):
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture(scope="module")
+def data_env(tmp_path_factory):
+    """$TINYGEN_DATA with fake Fashion-MNIST and MNIST (300 train / 50 test images)."""
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    for name in ("fashion-mnist", "mnist"):
+        d = root / name
+        d.mkdir()
+        for split, n in (("train", 300), ("t10k", 50)):
+            write_idx(d / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+            write_idx(d / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
+    env = dict(os.environ, TINYGEN_DATA=str(root), TINYGEN_CACHE=str(root / "cache"),
+               PYTHONUNBUFFERED="1")
+    return env
+
+
+def run(args, env, cwd):
+    return subprocess.run([sys.executable] + args, env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=300)

@@ -15,36 +15,11 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
+from conftest import run, write_idx  # noqa: E402,F401  (data_env is a conftest fixture)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LESSONS = sorted(glob.glob(os.path.join(ROOT, "lessons", "[0-9]*.py")))
 WGAN = os.path.join(ROOT, "lessons", "13_wgan_gp.py")
-
-
-def write_idx(path, array):
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    with gzip.open(path, "wb") as f:
-        f.write(header + array.astype(np.uint8).tobytes())
-
-
-@pytest.fixture(scope="module")
-def data_env(tmp_path_factory):
-    """$TINYGEN_DATA with fake Fashion-MNIST and MNIST (300 train / 50 test images)."""
-    root = tmp_path_factory.mktemp("data")
-    rng = np.random.default_rng(0)
-    for name in ("fashion-mnist", "mnist"):
-        d = root / name
-        d.mkdir()
-        for split, n in (("train", 300), ("t10k", 50)):
-            write_idx(d / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
-            write_idx(d / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
-    env = dict(os.environ, TINYGEN_DATA=str(root), TINYGEN_CACHE=str(root / "cache"),
-               PYTHONUNBUFFERED="1")
-    return env
-
-
-def run(args, env, cwd):
-    return subprocess.run([sys.executable] + args, env=env, cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[os.path.basename(p) for p in LESSONS])
