@@ -483,3 +483,15 @@ def test_subset():
     assert len(subset(50, x)) == 10
     with pytest.raises(ValueError):
         subset(-1, x)
+
+
+def test_load_train_test(isolated):
+    written = make_mnist_dir(isolated / "data" / "fashion-mnist", n_train=12, n_test=5)
+    x_tr, y_tr, x_te, y_te = data.load_train_test()
+    assert x_tr.shape == (12, 1, 28, 28) and x_te.shape == (5, 1, 28, 28) and x_tr.dtype == np.float32
+    np.testing.assert_allclose(x_tr[:, 0], written["train"][0] / 255.0, rtol=1e-6)  # (0, 1) by default
+    np.testing.assert_array_equal(y_te, written["test"][1])
+    x_tr, _, x_te, _ = data.load_train_test(limit=10, value_range=(-1.0, 1.0))
+    assert len(x_tr) == 10 and len(x_te) == 2 and x_tr.min() >= -1 and x_tr.min() < -0.9
+    with pytest.raises(ValueError, match="dataset: expected 'fashion-mnist' or 'mnist'"):
+        data.load_train_test("folder")

@@ -6,8 +6,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from tinygen.viz import (GifWriter, append_jsonl, make_grid, plot_losses, read_jsonl,
-                         save_gif, save_grid)
+from tinygen.viz import (GifWriter, append_jsonl, make_grid, plot_codes, plot_losses, read_jsonl,
+                         save_gif, save_grid, save_image_rows)
 
 
 def test_make_grid_shape_grayscale():
@@ -141,3 +141,33 @@ def test_read_jsonl_bad_middle_line(tmp_path):
         read_jsonl(path)
     path.write_text('{"a": 1}\n\n{"a": 2}')  # blank lines and a complete unterminated last line
     assert read_jsonl(path) == [{"a": 1}, {"a": 2}]
+
+
+def test_plot_losses_several_runs(tmp_path):
+    runs = {"k=2": [{"step": 1, "loss": 1.0}, {"step": 2, "loss": 0.5}],
+            "k=32": [{"step": 1, "loss": 0.8}, {"step": 2, "loss": 0.2}]}
+    out = plot_losses(runs, tmp_path / "l.png")
+    assert iio.imread(out).ndim == 3
+    with pytest.raises(ValueError, match="history"):
+        plot_losses({"a": []}, tmp_path / "x.png")
+
+
+def test_save_image_rows(tmp_path):
+    rows = [np.zeros((6, 1, 28, 28), np.float32), np.ones((6, 1, 28, 28), np.float32)]
+    out = save_image_rows(rows, tmp_path / "rows.png", labels=["test", "recon"], title="t")
+    img = iio.imread(out)
+    assert img.ndim == 3 and img.shape[1] > img.shape[0]  # a wide strip of two rows
+    with pytest.raises(ValueError, match="rows: expected one or more arrays of one shape"):
+        save_image_rows([rows[0], rows[1][:3]], tmp_path / "x.png")
+    with pytest.raises(ValueError, match="labels: expected 2 labels"):
+        save_image_rows(rows, tmp_path / "x.png", labels=["a"])
+
+
+def test_plot_codes(tmp_path):
+    rng = np.random.default_rng(0)
+    codes, labels = rng.standard_normal((50, 2)), rng.integers(0, 10, 50)
+    out = plot_codes({"AE": codes, "PCA": -codes}, labels, tmp_path / "codes.png",
+                     class_names=[str(i) for i in range(10)])
+    assert iio.imread(out).ndim == 3
+    with pytest.raises(ValueError, match=r"panels\['AE'\]: expected codes of shape \(50, 2\)"):
+        plot_codes({"AE": codes[:, :1]}, labels, tmp_path / "x.png")
