@@ -189,11 +189,13 @@ def naive_max_pool2d(x, k, s, p):
     return y
 
 
-@pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0)])
-def test_max_pool2d(device, k, s, p):
+@pytest.mark.parametrize("k,s,p,w", [(2, 2, 0, 7), (2, 2, 0, 8), (3, 3, 0, 9), (3, 2, 1, 7),
+                                     (3, 1, 1, 7), (2, 1, 0, 7)])
+def test_max_pool2d(device, k, s, p, w):
     # Distinct values (no ties), so the argmax is stable under the finite-difference step.
+    # Widths 8 and 9 tile exactly: the reshape path; 7 leaves a remainder: the im2col path.
     rng = np.random.default_rng(19)
-    x = tg.tensor(rng.permutation(2 * 3 * 6 * 7).reshape(2, 3, 6, 7) * 0.1 - 10.0, dtype="float64",
+    x = tg.tensor(rng.permutation(2 * 3 * 6 * w).reshape(2, 3, 6, w) * 0.1 - 10.0, dtype="float64",
                   device=device, requires_grad=True)
     y = F.max_pool2d(x, k, s, p)
     np.testing.assert_array_equal(y.numpy(), naive_max_pool2d(x.numpy(), k, s, p))
