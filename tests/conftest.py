@@ -8,6 +8,7 @@ import os
 import struct
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,10 +45,23 @@ def rand64(*shape, device="cpu", seed=0, low=None, high=None, away_from=None, re
 
 
 # ------------------------------------------------ lessons: fake datasets and a subprocess runner
-def write_idx(path, array):
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    with gzip.open(path, "wb") as f:
-        f.write(header + array.astype(np.uint8).tobytes())
+IDX_CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C,
+             np.float32: 0x0D, np.float64: 0x0E}
+
+
+def idx_bytes(arr):
+    """Encode ``arr`` in the IDX format (big-endian), independently of read_idx."""
+    arr = np.asarray(arr)
+    code = IDX_CODES[arr.dtype.type]
+    header = bytes([0, 0, code, arr.ndim]) + struct.pack(">" + "I" * arr.ndim, *arr.shape)
+    return header + arr.astype(arr.dtype.newbyteorder(">")).tobytes()
+
+
+def write_idx(path, arr, compress=False):
+    """Write ``arr`` as an IDX file (gzipped if ``compress``); returns ``path``."""
+    raw = idx_bytes(arr)
+    Path(path).write_bytes(gzip.compress(raw) if compress else raw)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +73,9 @@ def data_env(tmp_path_factory):
         d = root / name
         d.mkdir()
         for split, n in (("train", 300), ("t10k", 50)):
-            write_idx(d / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
-            write_idx(d / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
+            images = rng.integers(0, 256, (n, 28, 28)).astype(np.uint8)
+            write_idx(d / f"{split}-images-idx3-ubyte.gz", images, compress=True)
+            write_idx(d / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8), compress=True)
     env = dict(os.environ, TINYGEN_DATA=str(root), TINYGEN_CACHE=str(root / "cache"),
                PYTHONUNBUFFERED="1")
     return env

@@ -2,8 +2,6 @@
 
 import gzip
 import os
-import struct
-from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
@@ -12,23 +10,7 @@ import pytest
 from tinygen import data
 from tinygen.data import Batches, ImageFolder, read_idx, subset, to_float_images
 
-IDX_CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C,
-             np.float32: 0x0D, np.float64: 0x0E}
-
-
-def idx_bytes(arr):
-    """Encode ``arr`` in the IDX format (big-endian), independently of read_idx."""
-    arr = np.asarray(arr)
-    code = IDX_CODES[arr.dtype.type]
-    header = bytes([0, 0, code, arr.ndim]) + struct.pack(">" + "I" * arr.ndim, *arr.shape)
-    return header + arr.astype(arr.dtype.newbyteorder(">")).tobytes()
-
-
-def write_idx(path, arr, compress=False):
-    raw = idx_bytes(arr)
-    Path(path).write_bytes(gzip.compress(raw) if compress else raw)
-    return path
-
+from conftest import idx_bytes, write_idx  # noqa: E402
 
 # --------------------------------------------------------------------------- IDX
 

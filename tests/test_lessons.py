@@ -4,18 +4,14 @@ The tests make their own tiny datasets (IDX files, a folder of PNGs), so they
 do not depend on the Debian Fashion-MNIST package being installed.
 """
 import glob
-import gzip
 import json
 import os
-import struct
-import subprocess
-import sys
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import run, write_idx  # noqa: E402,F401  (data_env is a conftest fixture)
+from conftest import run  # noqa: E402  (data_env is a conftest fixture)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LESSONS = sorted(glob.glob(os.path.join(ROOT, "lessons", "[0-9]*.py")))
