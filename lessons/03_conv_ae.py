@@ -12,8 +12,7 @@
 #     python lessons/03_conv_ae.py --resume    # continue an interrupted run
 #
 # Outputs in `--out` (default `runs/03_conv_ae`): `reconstructions.png`
-# (test images and their reconstructions), `codes.png` (the code's feature
-# maps), `losses.png`, `metrics.json`, `train.jsonl` and a resumable `train.npz`.
+# (test images, their 7x7 code maps and their reconstructions), `losses.png`, `metrics.json`, `train.jsonl` and a resumable `train.npz`.
 
 # %%
 import os
@@ -29,7 +28,7 @@ from tinygen.data import Batches, load_train_test  # noqa: E402
 from tinygen.run import RunDir, lesson_parser, parse_args  # noqa: E402
 from tinygen.train import evaluate, fit, map_batches  # noqa: E402
 
-parser = lesson_parser("Convolutional autoencoder on Fashion-MNIST", steps=3000,
+parser = lesson_parser("Convolutional autoencoder on Fashion-MNIST", steps=2000,
                        out=os.path.join("runs", "03_conv_ae"))
 parser.add_argument("--lr", type=float, default=2e-3)
 parser.add_argument("--code-channels", type=int, default=4, help="feature maps of the 7x7 code")
@@ -154,8 +153,9 @@ train_seconds = time.perf_counter() - t0
 # ## 4. Results
 #
 # The test MSE over all test images; one test image of each class next to its
-# reconstruction; and the code itself: its `code_channels` feature maps of
-# 7x7, a coarse, blurred map of where the garment is and what its parts look like.
+# reconstruction, and between them the code itself: its `code_channels`
+# feature maps of 7x7 (each scaled to its own range, drawn 4x enlarged), a
+# coarse map of where the garment is and what its parts look like.
 
 # %%
 encoder.eval()
@@ -163,12 +163,12 @@ decoder.eval()
 test_mse = evaluate(lambda x: {"mse": F.mse_loss(decoder(encoder(x)), x)}, x_test, device=args.device)["mse"]
 show = np.unique(y_test, return_index=True)[1][:10]      # the first test image of each class
 codes, recon = map_batches(lambda x: (encoder(x), decoder(encoder(x))), x_test[show], device=args.device)
-viz.save_image_rows([x_test[show], recon], run.file("reconstructions.png"),
-                    labels=["test", "reconstruction"],
-                    title=f"conv AE, code {code_size} numbers: test MSE {test_mse:.4f}")
-maps = [codes[:, c:c + 1] for c in range(args.code_channels)]
-viz.save_image_rows(maps, run.file("codes.png"), labels=[f"code map {c}" for c in range(args.code_channels)],
-                    value_range=(float(codes.min()), float(codes.max())), title="the 7x7 code maps")
+lo, hi = codes.min(axis=(0, 2, 3), keepdims=True), codes.max(axis=(0, 2, 3), keepdims=True)
+maps = ((codes - lo) / (hi - lo + 1e-8)).repeat(4, axis=2).repeat(4, axis=3)  # each map to [0, 1], 7 -> 28 px
+viz.save_image_rows([x_test[show]] + [maps[:, c:c + 1] for c in range(args.code_channels)] + [recon],
+                    run.file("reconstructions.png"),
+                    labels=["test"] + [f"code map {c}" for c in range(args.code_channels)] + ["reconstruction"],
+                    title=f"conv AE, a code of {code_size} numbers: test MSE {test_mse:.4f}")
 viz.plot_losses(run.history("train"), run.file("losses.png"), title="conv AE: training MSE")
 run.save_metrics({"test_mse": test_mse, "code_size": code_size, "code_fraction": code_size / 784,
                   "params": params, "steps": args.steps, "train_seconds": train_seconds})

@@ -39,10 +39,10 @@ parser = lesson_parser("Sparse autoencoders (L1 and KL penalties) on Fashion-MNI
                        batch_size=128, out=os.path.join("runs", "05_sparse_ae"))
 parser.add_argument("--lr", type=float, default=1e-3)
 parser.add_argument("--hidden", type=int, default=1000, help="code units (overcomplete: more than 784)")
-parser.add_argument("--lambda-l1", type=float, default=0.02, help="weight of the L1 penalty")
-parser.add_argument("--beta", type=float, default=3.0, help="weight of the KL sparsity penalty")
+parser.add_argument("--lambda-l1", type=float, default=0.03, help="weight of the L1 penalty")
+parser.add_argument("--beta", type=float, default=0.5, help="weight of the KL sparsity penalty")
 parser.add_argument("--rho", type=float, default=0.05, help="target mean activation of a code unit")
-parser.add_argument("--active-threshold", type=float, default=0.1,
+parser.add_argument("--active-threshold", type=float, default=0.5,
                     help="a unit counts as active on an image when its activation is above this")
 args = parse_args(parser)
 if not 0 < args.rho < 1:
