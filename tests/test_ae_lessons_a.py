@@ -1,0 +1,76 @@
+"""Lessons 01 (linear AE = PCA) and 02 (stacked AE): --quick outputs, metrics, flag errors.
+
+The fake dataset of ``conftest.data_env`` is random noise, so only relations
+that hold for any data are asserted (e.g. PCA is the best rank-k
+reconstruction of its own training set, not necessarily of the test set).
+"""
+import json
+import math
+import os
+
+from conftest import run  # noqa: F401  (data_env is a conftest fixture)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LINEAR = os.path.join(ROOT, "lessons", "01_linear_ae_pca.py")
+STACKED = os.path.join(ROOT, "lessons", "02_stacked_ae.py")
+
+
+def _quick(lesson, data_env, out, *extra):
+    r = run([lesson, "--quick", "--out", str(out), *extra], data_env, out.parent)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    metrics = json.load(open(out / "metrics.json"))
+    assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in metrics.values()), metrics
+    return r, metrics
+
+
+def _nonempty(out, names):
+    for name in names:
+        assert (out / name).stat().st_size > 0, name
+
+
+def test_linear_ae_pca_quick(data_env, tmp_path):
+    out = tmp_path / "out"
+    r, m = _quick(LINEAR, data_env, out)
+    _nonempty(out, ["codes.png", "reconstructions.png", "losses.png", "ae_k2.npz", "ae_k32.npz",
+                    "ae_k2.jsonl", "ae_k32.jsonl"])
+    for k in (2, 32):
+        for key in ("ae_test_mse", "pca_test_mse", "gap_percent", "angle_max_deg", "angle_mean_deg"):
+            assert f"{key}_k{k}" in m, key
+        assert m[f"ae_test_mse_k{k}"] > 0 and m[f"pca_test_mse_k{k}"] > 0
+        assert 0 <= m[f"angle_mean_deg_k{k}"] <= m[f"angle_max_deg_k{k}"] <= 90 + 1e-6
+        assert abs(m[f"gap_percent_k{k}"] - 100 * (m[f"ae_test_mse_k{k}"] / m[f"pca_test_mse_k{k}"] - 1)) < 1e-6
+    assert m["pca_test_mse_k32"] < m["pca_test_mse_k2"]  # a larger subspace contains the smaller one
+    assert m["train_seconds"] > 0 and 0 <= m["code_map_r2_k2"] <= 1 + 1e-6
+
+
+def test_linear_ae_bad_k_is_a_clear_error(data_env, tmp_path):
+    r = run([LINEAR, "--quick", "--k", "2", "--out", str(tmp_path / "o")], data_env, tmp_path)
+    assert r.returncode != 0 and "--k" in r.stderr
+
+
+def test_stacked_ae_quick_and_resume(data_env, tmp_path):
+    out = tmp_path / "out"
+    r, m = _quick(STACKED, data_env, out)
+    stages = ["layer1", "layer2", "finetune", "tied", "untied", "head_pixels", "head_greedy", "head_tied"]
+    _nonempty(out, ["reconstructions.png", "losses.png"] + [s + ext for s in stages for ext in (".npz", ".jsonl")])
+    assert "decoder's W is encoder's W: True" in r.stdout  # tied = the same Parameter object
+    # 784-256-64 tied: both encoder layers plus the decoder's own biases; untied adds the decoder weights
+    assert m["params_tied"] == 784 * 256 + 256 + 256 * 64 + 64 + 256 + 784
+    assert m["params_untied"] == m["params_tied"] + 784 * 256 + 256 * 64
+    for key in ("test_mse_greedy_no_finetune", "test_mse_greedy", "test_mse_tied", "test_mse_untied"):
+        assert 0 < m[key] < 1, key  # pixels and sigmoid outputs both in [0, 1]
+    for key in ("acc_head_pixels", "acc_head_codes_greedy", "acc_head_codes_tied"):
+        assert 0 <= m[key] <= 1, key
+    assert m["labels"] == 10 * 10  # --quick: 10 labelled images per class
+    steps = [len(open(out / f"{s}.jsonl").readlines()) for s in ("layer1", "layer2", "finetune", "tied")]
+    assert sum(steps[:3]) == steps[3] == m["steps"]  # greedy stages share the end-to-end budget
+
+    # --resume: every stage had finished, so each is loaded, not retrained, with the same results
+    r2, m2 = _quick(STACKED, data_env, out, "--resume")
+    assert "[layer1] resumed at step" in r2.stdout and "[head_tied] resumed at step" in r2.stdout
+    assert m2["test_mse_tied"] == m["test_mse_tied"] and m2["acc_head_codes_greedy"] == m["acc_head_codes_greedy"]
+
+
+def test_stacked_ae_bad_labels_is_a_clear_error(data_env, tmp_path):
+    r = run([STACKED, "--quick", "--labels-per-class", "0", "--out", str(tmp_path / "o")], data_env, tmp_path)
+    assert r.returncode != 0 and "--labels-per-class" in r.stderr
