@@ -12,7 +12,8 @@
 #     python lessons/03_conv_ae.py --resume    # continue an interrupted run
 #
 # Outputs in `--out` (default `runs/03_conv_ae`): `reconstructions.png`
-# (test images, their 7x7 code maps and their reconstructions), `losses.png`, `metrics.json`, `train.jsonl` and a resumable `train.npz`.
+# (test images, their 7x7 code maps and their reconstructions), `losses.png`,
+# `metrics.json`, `train.jsonl` and a resumable `train.npz`.
 
 # %%
 import os
@@ -46,7 +47,8 @@ tg.manual_seed(args.seed)
 # Fashion-MNIST, pixels in [0, 1]: the range of the decoder's sigmoid output.
 
 # %%
-x_train, y_train, x_test, y_test = load_train_test(args.dataset, args.data_dir, limit=300 if args.quick else None)
+x_train, y_train, x_test, y_test = load_train_test(args.dataset, args.data_dir,
+                                                   limit=300 if args.quick else None)
 print(f"data: {len(x_train)} training and {len(x_test)} test images of 1x28x28")
 
 # %% [markdown]
@@ -167,7 +169,7 @@ lo, hi = codes.min(axis=(0, 2, 3), keepdims=True), codes.max(axis=(0, 2, 3), kee
 maps = ((codes - lo) / (hi - lo + 1e-8)).repeat(4, axis=2).repeat(4, axis=3)  # each map to [0, 1], 7 -> 28 px
 viz.save_image_rows([x_test[show]] + [maps[:, c:c + 1] for c in range(args.code_channels)] + [recon],
                     run.file("reconstructions.png"),
-                    labels=["test"] + [f"code map {c}" for c in range(args.code_channels)] + ["reconstruction"],
+                    labels=["test", *(f"code map {c}" for c in range(args.code_channels)), "reconstruction"],
                     title=f"conv AE, a code of {code_size} numbers: test MSE {test_mse:.4f}")
 viz.plot_losses(run.history("train"), run.file("losses.png"), title="conv AE: training MSE")
 run.save_metrics({"test_mse": test_mse, "code_size": code_size, "code_fraction": code_size / 784,

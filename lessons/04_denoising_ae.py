@@ -48,7 +48,8 @@ if args.quick:  # a tiny run for the tests; an explicit --steps still wins
 tg.manual_seed(args.seed)
 
 # %%
-x_train, y_train, x_test, y_test = load_train_test(args.dataset, args.data_dir, limit=300 if args.quick else None)
+x_train, y_train, x_test, y_test = load_train_test(args.dataset, args.data_dir,
+                                                   limit=300 if args.quick else None)
 print(f"data: {len(x_train)} training and {len(x_test)} test images of 1x28x28, pixels in [0, 1]")
 
 # %% [markdown]
@@ -139,7 +140,8 @@ def train_autoencoder(name, corrupt, run):
 run = RunDir(args.out)
 t0 = time.perf_counter()
 models = {name: train_autoencoder(name, corrupt, run)
-          for name, corrupt in (("plain", no_noise), ("gaussian", gaussian_noise), ("masking", masking_noise))}
+          for name, corrupt in (("plain", no_noise), ("gaussian", gaussian_noise),
+                                ("masking", masking_noise))}
 train_seconds = time.perf_counter() - t0
 
 # %% [markdown]
@@ -188,12 +190,14 @@ run.save_metrics(metrics)
 
 # %%
 show = np.unique(y_test, return_index=True)[1][:10]      # the first test image of each class
-for inp, what in (("gaussian", f"Gaussian noise, σ = {args.sigma}"), ("masking", f"masking noise, p = {args.mask_p}")):
+for inp, what in (("gaussian", f"Gaussian noise, σ = {args.sigma}"),
+                  ("masking", f"masking noise, p = {args.mask_p}")):
     noisy = noisy_test[inp][show]
     rows = [x_test[show], noisy] + [map_batches(models[m], noisy, device=args.device) for m in ("plain", inp)]
     viz.save_image_rows(rows, run.file(f"denoise_{inp}.png"),
                         labels=["test", "noisy input", "plain AE", "denoising AE"],
-                        title=f"{what}: test MSE plain AE {mse['plain'][inp]:.4f}, denoising AE {mse[inp][inp]:.4f}")
+                        title=f"{what}: test MSE plain AE {mse['plain'][inp]:.4f}, "
+                              f"denoising AE {mse[inp][inp]:.4f}")
 viz.plot_losses({m: run.history(m) for m in models}, run.file("losses.png"),
                 title="training MSE (against the clean images)")
 print(f"trained 3 models in {train_seconds:.0f} s; pictures in {run.path}")

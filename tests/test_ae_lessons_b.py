@@ -68,11 +68,13 @@ def test_denoising_ae_quick(data_env, tmp_path):
 
 def test_sparse_ae_quick(data_env, tmp_path):
     out, _ = quick("sparse", data_env, tmp_path)
-    keys = [f"{n}_{k}" for n in ("plain", "l1", "kl") for k in ("mean_activation", "active_fraction", "test_mse")]
+    keys = [f"{n}_{k}" for n in ("plain", "l1", "kl")
+            for k in ("mean_activation", "active_fraction", "dead_fraction", "test_mse")]
     m = check_outputs(out, ["features.png", "activations.png", "reconstructions.png", "losses.png", "kl.npz"],
                       keys + ["train_seconds"])
     for n in ("plain", "l1", "kl"):
-        assert 0 < m[f"{n}_mean_activation"] < 1 and 0 <= m[f"{n}_active_fraction"] <= 1
+        assert 0 < m[f"{n}_mean_activation"] < 1
+        assert 0 <= m[f"{n}_active_fraction"] <= 1 and 0 <= m[f"{n}_dead_fraction"] <= 1
 
 
 @pytest.mark.parametrize("name,flag", [("conv", ["--code-channels", "0"]), ("denoise", ["--mask-p", "1"]),
