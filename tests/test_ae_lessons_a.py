@@ -51,7 +51,8 @@ def test_linear_ae_bad_k_is_a_clear_error(data_env, tmp_path):
 def test_stacked_ae_quick_and_resume(data_env, tmp_path):
     out = tmp_path / "out"
     r, m = _quick(STACKED, data_env, out)
-    stages = ["layer1", "layer2", "finetune", "tied", "untied", "head_pixels", "head_greedy", "head_tied"]
+    stages = ["layer1", "layer2", "finetune", "tied", "untied"] + [f"head_{f}_{n}" for f in ("pixels", "greedy", "tied")
+                                                                   for n in (2, 10)]
     _nonempty(out, ["reconstructions.png", "losses.png"] + [s + ext for s in stages for ext in (".npz", ".jsonl")])
     assert "decoder's W is encoder's W: True" in r.stdout  # tied = the same Parameter object
     # 784-256-64 tied: both encoder layers plus the decoder's own biases; untied adds the decoder weights
@@ -59,18 +60,19 @@ def test_stacked_ae_quick_and_resume(data_env, tmp_path):
     assert m["params_untied"] == m["params_tied"] + 784 * 256 + 256 * 64
     for key in ("test_mse_greedy_no_finetune", "test_mse_greedy", "test_mse_tied", "test_mse_untied"):
         assert 0 < m[key] < 1, key  # pixels and sigmoid outputs both in [0, 1]
-    for key in ("acc_head_pixels", "acc_head_codes_greedy", "acc_head_codes_tied"):
-        assert 0 <= m[key] <= 1, key
-    assert m["labels"] == 10 * 10  # --quick: 10 labelled images per class
+    for n in (2, 10):  # --quick: 2 and 10 labelled images per class
+        for key in (f"acc_head_pixels_{n}", f"acc_head_codes_greedy_{n}", f"acc_head_codes_tied_{n}"):
+            assert 0 <= m[key] <= 1, key
+    assert len(open(out / "head_pixels_10.jsonl").readlines()) == 5  # --quick: 5 head steps
     steps = [len(open(out / f"{s}.jsonl").readlines()) for s in ("layer1", "layer2", "finetune", "tied")]
     assert sum(steps[:3]) == steps[3] == m["steps"]  # greedy stages share the end-to-end budget
 
     # --resume: every stage had finished, so each is loaded, not retrained, with the same results
     r2, m2 = _quick(STACKED, data_env, out, "--resume")
-    assert "[layer1] resumed at step" in r2.stdout and "[head_tied] resumed at step" in r2.stdout
-    assert m2["test_mse_tied"] == m["test_mse_tied"] and m2["acc_head_codes_greedy"] == m["acc_head_codes_greedy"]
+    assert "[layer1] resumed at step" in r2.stdout and "[head_tied_10] resumed at step" in r2.stdout
+    assert m2["test_mse_tied"] == m["test_mse_tied"] and m2["acc_head_codes_greedy_10"] == m["acc_head_codes_greedy_10"]
 
 
 def test_stacked_ae_bad_labels_is_a_clear_error(data_env, tmp_path):
-    r = run([STACKED, "--quick", "--labels-per-class", "0", "--out", str(tmp_path / "o")], data_env, tmp_path)
+    r = run([STACKED, "--quick", "--labels-per-class", "10,0", "--out", str(tmp_path / "o")], data_env, tmp_path)
     assert r.returncode != 0 and "--labels-per-class" in r.stderr
