@@ -67,7 +67,7 @@ def test_recurrent_ae_resume_and_flags(data_env, tmp_path):
 # ------------------------------------------------------------------ lesson 07
 STAGES = ("bernoulli", "gaussian", "bernoulli_2d")
 PICTURES = ("progress.png", "samples_bernoulli.png", "samples_gaussian.png", "manifold.png", "codes.png",
-            "interpolation.png", "losses.png")
+            "interpolation.png", "losses.png", "losses_gaussian.png")
 
 
 def test_vae_quick_outputs_and_resume(data_env, tmp_path):
