@@ -55,9 +55,9 @@ run = RunDir(args.out)
 # %%
 x_train, y_train, x_test, y_test = load_train_test(args.dataset, args.data_dir, limit=300 if args.quick else None)
 X, X_test = x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1)
-if args.k > min(X.shape):
-    raise SystemExit(f"--k: PCA of {X.shape[0]} training images has at most {min(X.shape)} components, "
-                     f"got k = {args.k}")
+if args.k >= min(X.shape):  # section 5 also looks at component k + 1
+    raise SystemExit(f"--k: expected k < {min(X.shape)} (PCA of {X.shape[0]} training images has at most "
+                     f"{min(X.shape)} components), got k = {args.k}")
 print(f"data: {args.dataset}, X {X.shape} train, {X_test.shape} test")
 
 # %% [markdown]

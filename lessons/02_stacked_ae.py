@@ -194,10 +194,16 @@ layer2 = nn.Sequential(enc2, dec2, nn.ReLU())                        # 256-64-25
 t0 = time.perf_counter()
 hist = {"greedy: layer 1 alone": train_ae(layer1, X, steps1, "layer1")}
 H1 = map_batches(lambda x: F.relu(enc1(x)), X, device=args.device)   # frozen layer-1 codes, (N, 256)
-hist_layer2 = train_ae(layer2, H1, steps2, "layer2")
-greedy.eval()
-mse = lambda model: evaluate(lambda x: {"mse": F.mse_loss(model(x), x)}, X_test, device=args.device)["mse"]  # noqa: E731
-mse_stacked_only = mse(greedy)
+train_ae(layer2, H1, steps2, "layer2")
+
+
+def test_mse(model):
+    """Reconstruction MSE over the whole test set (eval mode, no graph)."""
+    model.eval()
+    return evaluate(lambda x: {"mse": F.mse_loss(model(x), x)}, X_test, device=args.device)["mse"]
+
+
+mse_stacked_only = test_mse(greedy)
 recon_stacked_only = map_batches(greedy, X_test[:10], device=args.device)
 hist["greedy: stack, fine-tuned"] = [{**r, "step": r["step"] + steps1 + steps2}
                                      for r in train_ae(greedy, X, steps3, "finetune")]
@@ -215,8 +221,7 @@ hist["end-to-end, untied"] = train_ae(untied, X, args.steps, "untied")
 train_seconds = time.perf_counter() - t0
 results = {"greedy_no_finetune": mse_stacked_only}
 for name, model in (("greedy", greedy), ("tied", tied), ("untied", untied)):
-    model.eval()
-    results[name] = mse(model)
+    results[name] = test_mse(model)
 print(f"test MSE: greedy stack {mse_stacked_only:.5f} before and {results['greedy']:.5f} after fine-tuning; "
       f"end-to-end tied {results['tied']:.5f} ({n_params(tied):,} parameters), "
       f"untied {results['untied']:.5f} ({n_params(untied):,} parameters)")
