@@ -37,7 +37,7 @@ from tinygen.run import RunDir, lesson_parser, parse_args  # noqa: E402
 from tinygen.train import evaluate, fit, map_batches  # noqa: E402
 
 parser = lesson_parser("Stacked autoencoder: tied weights, greedy layer-wise training (slides 003)",
-                       steps=8000, batch_size=128, out=os.path.join("runs", "02_stacked_ae"))
+                       steps=10000, batch_size=128, out=os.path.join("runs", "02_stacked_ae"))
 parser.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate for the autoencoders")
 parser.add_argument("--labels-per-class", type=lambda s: [int(v) for v in s.split(",")], default=[10, 100],
                     help="comma-separated: labelled training images per class for the classifier heads")
@@ -305,13 +305,25 @@ for n in args.labels_per_class:
           f"greedy codes {accuracy[f'codes_greedy_{n}']:.1%}, end-to-end tied codes {accuracy[f'codes_tied_{n}']:.1%}")
 
 # %% [markdown]
-# What decides the winner: the codes were trained to keep what *reconstructs*
-# the pixels (overall shape, brightness, coarse texture), not what
-# *separates* the classes; a linear head on raw pixels is already a decent
-# classifier on Fashion-MNIST. The codes' advantage is size: a head on 64
-# numbers has 650 weights instead of 7,850, so it overfits less when labels
-# are very scarce. Fine-tuning the encoder together with the head, or a
-# non-linear head, are the usual next steps when more labels exist.
+# On Fashion-MNIST the frozen codes and the raw pixels come out close, within
+# a couple of points either way (the README lists a run). Why no clear win?
+# - The codes were trained to keep what *reconstructs* the pixels (overall
+#   shape, brightness, coarse texture), not what *separates* the classes. A
+#   64-number code that reconstructs to MSE 0.007 keeps most of the pixels'
+#   information, so it has about as much linearly usable class information
+#   as the pixels: no more, since a frozen encoder cannot create information,
+#   and not much less.
+# - Much of what separates Fashion-MNIST classes (trousers vs bags vs shoes)
+#   is already linear in the pixels, so a linear head on pixels is a strong
+#   baseline even with 100 labels.
+# - The codes' head is smaller (650 weights instead of 7,850), which helps
+#   against overfitting, but the pixel head is also helped: its inputs are
+#   highly correlated, which acts like fewer effective dimensions.
+#
+# Pre-training pays off more with a non-linear head, when the encoder is
+# fine-tuned along with the head, or on data where the classes are not
+# linearly separable in pixel space; the slides' "pre-trained model" use
+# usually means exactly that fine-tuning.
 
 # %%
 metrics = {"steps": args.steps, "seed": args.seed, "train_seconds": train_seconds,
