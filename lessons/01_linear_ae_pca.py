@@ -8,7 +8,7 @@
 # the same as PCA."* This lesson checks that claim on real Fashion-MNIST, for a
 # 2-D code and a 32-D code, against PCA computed here by an SVD.
 #
-#     python lessons/01_linear_ae_pca.py            # about 1 min on a 2-core CPU
+#     python lessons/01_linear_ae_pca.py            # about 2 min on a 2-core CPU
 #     python lessons/01_linear_ae_pca.py --quick    # a few steps, for the tests
 #     python lessons/01_linear_ae_pca.py --resume   # continue an interrupted run
 #
@@ -173,7 +173,7 @@ for k, steps in ((2, max(args.steps // 4, 1)), (args.k, args.steps)):
     ae_mse = evaluate(lambda x, model=model: {"mse": F.mse_loss(model(x), x)}, X_test, device=args.device)["mse"]
     pca_mse = float(np.mean((pca_reconstruct(X_test, k) - X_test) ** 2))
     results[k] = {"model": model, "ae_mse": ae_mse, "pca_mse": pca_mse, "gap": 100 * (ae_mse / pca_mse - 1)}
-    print(f"k = {k:2d}: test MSE  linear AE {ae_mse:.5f}   PCA {pca_mse:.5f}   gap {results[k]['gap']:+.2f}%")
+    print(f"k = {k:2d}: test MSE  linear AE {ae_mse:.5f}   PCA {pca_mse:.5f}   gap {results[k]['gap']:+.4f}%")
 
 # %% [markdown]
 # ## 5. Same subspace? Principal angles
