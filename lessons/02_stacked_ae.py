@@ -80,33 +80,28 @@ print(f"data: {args.dataset}, {len(X)} train and {len(X_test)} test images")
 # the gradients of the encoder and of the decoder simply add up in W.grad.
 #
 # "Shared" must mean *the same Parameter object*, not a copy made at start:
-# a copy would drift away after the first update. So the tied layer keeps a
-# reference to the encoder's `Linear` and reads its weight at every call
-# (`F.linear(h, W.T, c)` computes h W + c, i.e. Wᵀ h + c per row).
-#
-# One trap: `Module.__setattr__` registers every Module assigned as an
-# attribute, and `parameters()` walks all registered submodules without
-# removing duplicates (tinygen/nn/module.py). If the tied layer stored the
-# encoder as `self.linear = linear`, then W would be listed twice in any
-# model containing both: Adam would update it twice per step, each time with
-# its own moment estimates, and the checkpoint would save it twice. So the
-# reference is stored with `object.__setattr__`, a plain attribute that the
-# module system does not see: the encoder owns W, the tied layer only uses it.
+# a copy would drift away after the first update. So the tied layer holds the
+# encoder's weight Parameter itself (`self.weight = linear.weight`) and only
+# adds its own bias; `F.linear(h, W.T, c)` computes h W + c, i.e. Wᵀ h + c
+# per row. As in PyTorch, `parameters()` lists a Parameter once even when two
+# modules hold it, so Adam updates W once per step, with the gradients of
+# both uses summed in W.grad, and the checkpoint saves it once.
 
 # %%
 class TiedLinear(nn.Module):
-    """h (N, linear.out_features) -> (N, linear.in_features) = h W + c, with W the given Linear's weight."""
+    """h (N, linear.out_features) -> (N, linear.in_features) = h W + c, W shared with ``linear``."""
 
     def __init__(self, linear):
         super().__init__()
-        object.__setattr__(self, "tied_to", linear)  # a plain reference, NOT a registered submodule
+        self.weight = linear.weight  # the encoder's Parameter itself: shared, not copied
         self.bias = nn.Parameter(np.zeros(linear.in_features, dtype=np.float32))
 
     def forward(self, h):
-        return F.linear(h, self.tied_to.weight.T, self.bias)
+        return F.linear(h, self.weight.T, self.bias)
 
     def extra_repr(self):
-        return f"{self.tied_to.out_features}, {self.tied_to.in_features}, weight=Wᵀ of a {self.tied_to.extra_repr()}"
+        out_features, in_features = self.weight.shape
+        return f"{out_features}, {in_features}, weight=Wᵀ of the encoder layer"
 
 
 class StackedAE(nn.Module):
@@ -128,25 +123,12 @@ def n_params(model):
     return sum(p.size for p in model.parameters())
 
 
-class NaiveTied(nn.Module):
-    """The trap above: the encoder registered as a submodule of the tied layer."""
-
-    def __init__(self, linear):
-        super().__init__()
-        self.linear = linear
-
-    def forward(self, h):
-        return F.linear(h, self.linear.weight.T)
-
-
 greedy, tied, untied = (StackedAE(t).to(args.device) for t in (True, True, False))
 enc1, dec1 = greedy.encoder[0], greedy.decoder[2]
-naive = nn.Sequential(enc1, NaiveTied(enc1))
 print(greedy)
-print(f"shared, not copied: decoder's W is encoder's W: {dec1.tied_to.weight is enc1.weight}; "
+print(f"shared, not copied: decoder's W is encoder's W: {dec1.weight is enc1.weight}; "
       f"parameters: tied {n_params(tied):,}, untied {n_params(untied):,}")
-print(f"the trap: a registered reference lists W {sum(p is enc1.weight for p in naive.parameters())} times "
-      f"({len(naive.parameters())} parameters instead of 2)")
+print(f"W is listed {sum(p is enc1.weight for p in greedy.parameters())} time(s) in greedy.parameters()")
 
 # %% [markdown]
 # ## 3. Greedy layer-wise pre-training

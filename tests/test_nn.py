@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tinygen as tg
-from tinygen import nn
+from tinygen import functional as F, nn, optim
 from tinygen.autograd import Function, Tensor
 from tinygen.gradcheck import GradcheckError
 
@@ -476,3 +476,39 @@ def test_load_state_dict_is_all_or_nothing():
         m.load_state_dict(bad)
     after = m.state_dict()
     assert all(np.array_equal(before[k], after[k]) for k in before)  # nothing was written
+
+
+def test_shared_parameters_and_modules_are_listed_once():
+    """Tied weights (PyTorch semantics): a Parameter or module held twice is listed,
+    saved and updated once, and its gradient is the sum over both uses."""
+    enc = nn.Linear(4, 3)
+
+    class Tied(nn.Module):
+        def __init__(self, linear):
+            super().__init__()
+            self.weight = linear.weight             # the same Parameter object
+            self.bias = nn.Parameter(np.zeros(4, np.float32))
+
+        def forward(self, h):
+            return F.linear(h, self.weight.T, self.bias)
+
+    model = nn.Sequential(enc, Tied(enc))
+    assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias", "1.bias"]
+    shared_module = nn.Sequential(enc, nn.ReLU(), enc)  # one Linear registered twice
+    assert [n for n, _ in shared_module.named_parameters()] == ["0.weight", "0.bias"]
+    assert len(shared_module.modules()) == 3
+    # state_dict / load_state_dict agree on the single key
+    state = model.state_dict()
+    assert sorted(state) == ["0.bias", "0.weight", "1.bias"]
+    model.load_state_dict({k: v + 1 for k, v in state.items()})
+    np.testing.assert_allclose(model[1].weight.numpy(), state["0.weight"] + 1)
+    # one optimizer step with the summed gradient
+    x = tg.randn(5, 4)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    w0 = enc.weight.numpy().copy()
+    loss = ((model(x) - x) ** 2).mean()
+    g, = tg.grad(loss, [enc.weight], retain_graph=True)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    np.testing.assert_allclose(enc.weight.numpy(), w0 - 0.1 * g.numpy(), rtol=1e-5, atol=1e-7)

@@ -52,19 +52,33 @@ class Module:
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------ traversal
-    def named_modules(self, prefix=""):
+    def named_modules(self, prefix="", _seen=None):
+        """Yield (dotted name, module) for self and every submodule, each module once
+        (a module registered twice, e.g. shared between two models, keeps its first name)."""
+        seen = set() if _seen is None else _seen
+        if id(self) in seen:
+            return
+        seen.add(id(self))
         yield prefix, self
         for name, m in self._modules.items():
-            yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
+            yield from m.named_modules(f"{prefix}.{name}" if prefix else name, seen)
 
     def modules(self):
         return [m for _, m in self.named_modules()]
 
     def named_parameters(self):
-        """Yield (dotted name, Parameter) for this module and all submodules."""
+        """Yield (dotted name, Parameter) for this module and all submodules.
+
+        Each Parameter comes once, under its first name, even when several
+        modules hold it (tied weights), as in PyTorch: an optimizer then
+        updates it once, with the gradients of all its uses summed in ``.grad``.
+        """
+        seen = set()
         for prefix, m in self.named_modules():
             for name, p in m._parameters.items():
-                yield (f"{prefix}.{name}" if prefix else name), p
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{prefix}.{name}" if prefix else name), p
 
     def parameters(self):
         """List of all Parameters, in registration order."""
@@ -135,9 +149,17 @@ class Module:
         return state
 
     def _state_targets(self):
-        # dotted name -> (module, attribute) for every parameter and buffer
-        return {(f"{prefix}.{a}" if prefix else a): (m, a) for prefix, m in self.named_modules()
-                for a in list(m._parameters) + list(m._buffers)}
+        # dotted name -> (module, attribute) for every parameter (once, as in state_dict) and buffer
+        params = {id(p) for _, p in self.named_parameters()}
+        targets = {}
+        for prefix, m in self.named_modules():
+            for a in list(m._parameters) + list(m._buffers):
+                if a in m._parameters:
+                    if id(m._parameters[a]) not in params:
+                        continue
+                    params.discard(id(m._parameters[a]))
+                targets[f"{prefix}.{a}" if prefix else a] = (m, a)
+        return targets
 
     def check_state_dict(self, state, strict=True):
         """Raise exactly as :meth:`load_state_dict` would, without changing anything.
