@@ -37,12 +37,9 @@ parser = lesson_parser("Linear autoencoder vs PCA on Fashion-MNIST (slides 003)"
                        batch_size=256, out=os.path.join("runs", "01_linear_ae_pca"))
 parser.add_argument("--k", type=int, default=32, help="the larger code size (k = 2 is always trained too)")
 parser.add_argument("--lr", type=float, default=3e-3, help="Adam's initial learning rate (cosine decay to 0)")
-args = parse_args(parser)
+args = parse_args(parser, quick={"steps": 20, "batch_size": 32})
 if not 2 < args.k < 784:
     parser.error(f"--k: expected an integer with 2 < k < 784 (a code smaller than the 784 pixels), got {args.k}")
-if args.quick:  # a tiny run for the tests; an explicit --steps still wins
-    args.batch_size = 32
-    args.steps = 20 if args.steps == parser.get_default("steps") else args.steps
 tg.manual_seed(args.seed)
 run = RunDir(args.out)
 

@@ -42,16 +42,10 @@ parser.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate
 parser.add_argument("--labels-per-class", type=lambda s: [int(v) for v in s.split(",")], default=[10, 100],
                     help="comma-separated: labelled training images per class for the classifier heads")
 parser.add_argument("--head-steps", type=int, default=1000, help="training steps of each classifier head")
-args = parse_args(parser)
-if min(args.labels_per_class) < 1 or args.head_steps < 1:
-    parser.error(f"--labels-per-class and --head-steps: expected integers >= 1, "
-                 f"got {args.labels_per_class} and {args.head_steps}")
-if args.quick:  # a tiny run for the tests; explicit flags still win
-    args.batch_size = 32
-    args.steps = 10 if args.steps == parser.get_default("steps") else args.steps
-    args.head_steps = 5 if args.head_steps == parser.get_default("head_steps") else args.head_steps
-    if args.labels_per_class == parser.get_default("labels_per_class"):
-        args.labels_per_class = [2, 10]
+args = parse_args(parser, quick={"steps": 10, "batch_size": 32, "head_steps": 5, "labels_per_class": [2, 10]},
+                  positive=("head_steps",))
+if min(args.labels_per_class) < 1:
+    parser.error(f"--labels-per-class: expected integers >= 1, got {args.labels_per_class}")
 tg.manual_seed(args.seed)
 run = RunDir(args.out)
 HIDDEN, CODE = 256, 64

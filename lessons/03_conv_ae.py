@@ -33,12 +33,7 @@ parser = lesson_parser("Convolutional autoencoder on Fashion-MNIST", steps=2000,
                        out=os.path.join("runs", "03_conv_ae"))
 parser.add_argument("--lr", type=float, default=2e-3)
 parser.add_argument("--code-channels", type=int, default=4, help="feature maps of the 7x7 code")
-args = parse_args(parser)
-if args.code_channels < 1:
-    parser.error(f"--code-channels: expected an integer >= 1, got {args.code_channels}")
-if args.quick:  # a tiny run for the tests; an explicit --steps still wins
-    args.batch_size = 16
-    args.steps = 5 if args.steps == parser.get_default("steps") else args.steps
+args = parse_args(parser, quick={"steps": 5, "batch_size": 16}, positive=("code_channels",))
 tg.manual_seed(args.seed)
 
 # %% [markdown]

@@ -37,14 +37,11 @@ parser = lesson_parser("Denoising autoencoders (Gaussian and masking noise) on F
 parser.add_argument("--lr", type=float, default=1e-3)
 parser.add_argument("--sigma", type=float, default=0.5, help="std of the Gaussian noise")
 parser.add_argument("--mask-p", type=float, default=0.5, help="fraction of pixels the masking noise zeroes")
-args = parse_args(parser)
+args = parse_args(parser, quick={"steps": 5, "batch_size": 16})
 if args.sigma <= 0:
     parser.error(f"--sigma: expected a number > 0, got {args.sigma}")
 if not 0 < args.mask_p < 1:
     parser.error(f"--mask-p: expected a probability in (0, 1), got {args.mask_p}")
-if args.quick:  # a tiny run for the tests; an explicit --steps still wins
-    args.batch_size = 16
-    args.steps = 5 if args.steps == parser.get_default("steps") else args.steps
 tg.manual_seed(args.seed)
 
 # %%

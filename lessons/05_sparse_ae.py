@@ -44,14 +44,11 @@ parser.add_argument("--beta", type=float, default=0.5, help="weight of the KL sp
 parser.add_argument("--rho", type=float, default=0.05, help="target mean activation of a code unit")
 parser.add_argument("--active-threshold", type=float, default=0.5,
                     help="a unit counts as active on an image when its activation is above this")
-args = parse_args(parser)
+args = parse_args(parser, quick={"steps": 5, "batch_size": 16, "hidden": 100}, positive=("hidden",))
 if not 0 < args.rho < 1:
     parser.error(f"--rho: expected a number in (0, 1), got {args.rho}")
-if args.hidden < 1 or args.lambda_l1 < 0 or args.beta < 0:
-    parser.error("--hidden must be >= 1, --lambda-l1 and --beta >= 0")
-if args.quick:  # a tiny run for the tests; an explicit --steps still wins
-    args.batch_size, args.hidden = 16, 100
-    args.steps = 5 if args.steps == parser.get_default("steps") else args.steps
+if args.lambda_l1 < 0 or args.beta < 0:
+    parser.error(f"--lambda-l1 and --beta: expected numbers >= 0, got {args.lambda_l1} and {args.beta}")
 tg.manual_seed(args.seed)
 
 # %%

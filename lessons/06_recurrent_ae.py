@@ -39,13 +39,7 @@ parser.add_argument("--cell", default="gru", choices=["gru", "lstm"], help="recu
 parser.add_argument("--hidden", type=int, default=128, help="hidden state size of both RNNs")
 parser.add_argument("--code", type=int, default=32, help="code (bottleneck) size")
 parser.add_argument("--lr", type=float, default=2e-3)
-args = parse_args(parser)
-for name in ("hidden", "code"):
-    if getattr(args, name) < 1:
-        parser.error(f"--{name}: expected an integer >= 1, got {getattr(args, name)}")
-if args.quick:  # a tiny run for the tests; an explicit --steps still wins
-    args.batch_size, args.hidden = 16, 16
-    args.steps = 4 if args.steps == parser.get_default("steps") else args.steps
+args = parse_args(parser, quick={"steps": 4, "batch_size": 16, "hidden": 16}, positive=("hidden", "code"))
 tg.manual_seed(args.seed)
 
 # %% [markdown]

@@ -44,15 +44,9 @@ parser.add_argument("--z-dim", type=int, default=16, help="latent size of the tw
 parser.add_argument("--hidden", type=int, default=512, help="hidden layer width of encoder and decoder")
 parser.add_argument("--sigma", type=float, default=0.1, help="fixed pixel std of the Gaussian decoder")
 parser.add_argument("--lr", type=float, default=1e-3)
-args = parse_args(parser)
-for name in ("z_dim", "hidden"):
-    if getattr(args, name) < 1:
-        parser.error(f"--{name.replace('_', '-')}: expected an integer >= 1, got {getattr(args, name)}")
+args = parse_args(parser, quick={"steps": 4, "batch_size": 16, "hidden": 32}, positive=("z_dim", "hidden"))
 if not args.sigma > 0:
     parser.error(f"--sigma: expected a number > 0, got {args.sigma}")
-if args.quick:  # a tiny run for the tests; an explicit --steps still wins
-    args.batch_size, args.hidden = 16, 32
-    args.steps = 4 if args.steps == parser.get_default("steps") else args.steps
 tg.manual_seed(args.seed)
 
 # %% [markdown]

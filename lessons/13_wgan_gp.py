@@ -36,11 +36,8 @@ parser.add_argument("--lr", type=float, default=1e-4)
 parser.add_argument("--z-dim", type=int, default=100)
 parser.add_argument("--sample-every", type=int, default=100, help="steps between GIF frames")
 parser.add_argument("--checkpoint-every", type=int, default=200)
-args = parse_args(parser)
-if args.quick:  # a tiny run for the tests; an explicit --steps still wins
-    args.batch_size, args.n_critic = 16, 2
-    args.steps = 4 if args.steps == parser.get_default("steps") else args.steps
-    args.sample_every, args.checkpoint_every = 2, 2
+args = parse_args(parser, quick={"steps": 4, "batch_size": 16, "n_critic": 2, "sample_every": 2,
+                                  "checkpoint_every": 2}, positive=("n_critic", "sample_every", "checkpoint_every"))
 tg.manual_seed(args.seed)
 
 # %% [markdown]

@@ -119,3 +119,21 @@ def test_rundir_named_logs(tmp_path):
     assert [r["step"] for r in run.history("stage")] == [1, 2]
     run.reset_log("stage")
     assert run.history("stage") == [] and len(run.history()) == 1
+
+
+def test_parse_args_quick_overrides_and_checks(capsys):
+    from tinygen.run import lesson_parser, parse_args
+    parser = lesson_parser("t", steps=1000)
+    parser.add_argument("--hidden", type=int, default=64)
+    quick = {"steps": 5, "batch_size": 16, "hidden": 8}
+    args = parse_args(parser, ["--quick"], quick=quick)
+    assert (args.steps, args.batch_size, args.hidden) == (5, 16, 8)
+    args = parse_args(parser, ["--quick", "--steps", "7"], quick=quick)   # explicit flags win
+    assert (args.steps, args.hidden) == (7, 8)
+    assert parse_args(parser, [], quick=quick).steps == 1000             # no --quick: defaults
+    with pytest.raises(SystemExit):
+        parse_args(parser, ["--hidden", "0"], positive=("hidden",))
+    assert "--hidden: expected an integer >= 1, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_args(parser, ["--batch-size", "0"])
+    assert "--batch-size: expected an integer >= 1, got 0" in capsys.readouterr().err

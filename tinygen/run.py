@@ -34,10 +34,27 @@ def lesson_parser(description, steps, batch_size=64, out=None):
     return p
 
 
-def parse_args(parser, argv=None):
-    """Parse flags, ignoring unknown ones (so a lesson also runs cell by cell in an editor/Jupyter)."""
+def parse_args(parser, argv=None, quick=None, positive=()):
+    """Parse flags, ignoring unknown ones (so a lesson also runs cell by cell in an editor/Jupyter).
+
+    Args:
+        parser: from :func:`lesson_parser`. argv: None reads ``sys.argv``.
+        quick: dict flag name -> value that ``--quick`` uses instead of the
+            default (e.g. ``{"steps": 5, "batch_size": 16}``); a flag given
+            explicitly on the command line still wins.
+        positive: names of further integer flags that must be >= 1
+            (``steps`` and ``batch_size`` always are checked).
+
+    Raises:
+        SystemExit (via ``parser.error``): a checked flag is < 1; the message
+        names the flag and the value given.
+    """
     args, _ = parser.parse_known_args(argv)
-    for name in ("steps", "batch_size"):
+    if args.quick:
+        for name, value in (quick or {}).items():
+            if getattr(args, name) == parser.get_default(name):
+                setattr(args, name, value)
+    for name in ("steps", "batch_size", *positive):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')}: expected an integer >= 1, got {getattr(args, name)}")
     return args
