@@ -185,3 +185,30 @@ def test_load_state_dict_wrong_number_of_params():
         optim.Adam([nn.Parameter(_w0())]).load_state_dict(opt.state_dict())
     with pytest.raises(ValueError, match="shape"):
         optim.Adam([nn.Parameter(_w0()), nn.Parameter(np.zeros(3))]).load_state_dict(opt.state_dict())
+
+
+def test_cosine_annealing_lr_matches_formula_and_resumes():
+    p = tg.tensor(np.ones(3, np.float32), requires_grad=True)
+    opt = optim.SGD([p], lr=0.1)
+    sched = optim.CosineAnnealingLR(opt, T_max=10, eta_min=0.01)
+    lrs = []
+    for _ in range(12):
+        lrs.append(opt.defaults["lr"])
+        p.grad = tg.tensor(np.ones(3, np.float32))
+        opt.step()
+        sched.step()
+    expected = [0.01 + 0.09 * (1 + np.cos(np.pi * min(t, 10) / 10)) / 2 for t in range(12)]
+    np.testing.assert_allclose(lrs, expected, rtol=1e-12)
+    # A restored optimizer continues the schedule: the step count is its state.
+    opt2 = optim.SGD([p], lr=0.1)
+    sched2 = optim.CosineAnnealingLR(opt2, T_max=10, eta_min=0.01)
+    opt2.load_state_dict(opt.state_dict())
+    assert sched2.get_lr() == pytest.approx(expected[10])
+    with pytest.raises(ValueError, match="T_max: expected an int >= 1"):
+        optim.CosineAnnealingLR(opt, T_max=0)
+
+
+def test_optimizer_rejects_a_parameter_listed_twice():
+    p = tg.tensor(np.ones(3, np.float32), requires_grad=True)
+    with pytest.raises(ValueError, match="params: a Parameter appears more than once"):
+        optim.Adam([p, p])

@@ -14,13 +14,17 @@ class Optimizer:
     Args:
         params: iterable of Parameters (e.g. ``model.parameters()``).
     Raises:
-        ValueError: an empty parameter list.
+        ValueError: an empty parameter list, or a Parameter listed twice (it
+            would be updated twice per step; ``Module.parameters()`` lists a
+            shared, tied Parameter once).
     """
 
     def __init__(self, params, defaults):
         self.params = list(params)
         if not self.params:
             raise ValueError("params: expected at least one parameter, got an empty list")
+        if len({id(p) for p in self.params}) != len(self.params):
+            raise ValueError("params: a Parameter appears more than once; each must be listed once")
         self.defaults = dict(defaults)
         self.state = [{} for _ in self.params]
         self.step_count = 0
@@ -132,3 +136,38 @@ class RMSprop(Optimizer):
         v *= a
         v += (1 - a) * (g * g)
         w -= lr * g / (xp.sqrt(v) + eps)
+
+
+class CosineAnnealingLR:
+    """Cosine decay of the learning rate, lr_t = eta_min + (lr_0 - eta_min)(1 + cos(π t / T_max)) / 2
+    (Loshchilov & Hutter 2017, eq. 5, without restarts; PyTorch's ``CosineAnnealingLR``).
+
+    Call :meth:`step` after each ``optimizer.step()``. t is the optimizer's own
+    step count, so the schedule needs no state of its own and continues
+    correctly after the optimizer is restored from a checkpoint.
+
+    Args:
+        optimizer: an :class:`Optimizer`; its current lr is lr_0.
+        T_max: int >= 1, the step at which lr reaches eta_min (and stays).
+        eta_min: float >= 0, the final learning rate.
+
+    Raises:
+        ValueError: T_max < 1 or eta_min < 0.
+    """
+
+    def __init__(self, optimizer, T_max, eta_min=0.0):
+        if T_max < 1:
+            raise ValueError(f"T_max: expected an int >= 1, got {T_max}")
+        if eta_min < 0:
+            raise ValueError(f"eta_min: expected a number >= 0, got {eta_min}")
+        self.optimizer, self.T_max, self.eta_min = optimizer, T_max, eta_min
+        self.base_lr = optimizer.defaults["lr"]
+
+    def get_lr(self):
+        """The learning rate for the optimizer's next step."""
+        t = min(self.optimizer.step_count, self.T_max)
+        return self.eta_min + (self.base_lr - self.eta_min) * (1 + np.cos(np.pi * t / self.T_max)) / 2
+
+    def step(self):
+        """Set the optimizer's lr for its next step."""
+        self.optimizer.defaults["lr"] = float(self.get_lr())
