@@ -339,13 +339,13 @@ def plot_losses(history, path, keys=None, title=None):
     except BaseException:
         plt.close(fig)
         raise
-    fig.tight_layout()
     return _save_figure(fig, path)
 
 
 def _save_figure(fig, path):
-    """Render a matplotlib figure to PNG bytes, close it, write atomically."""
+    """Lay out a matplotlib figure, render it to PNG bytes, close it, write atomically."""
     try:
+        fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=100)
     finally:
@@ -391,7 +391,6 @@ def save_image_rows(rows, path, labels=None, value_range=(0, 1), title=None):
             ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     return _save_figure(fig, path)
 
 
@@ -432,7 +431,6 @@ def plot_codes(panels, labels, path, class_names=None, title=None, max_points=50
     axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=4, fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return _save_figure(fig, path)
 
 
