@@ -23,14 +23,12 @@ import os
 import sys
 import time
 
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import tinygen as tg  # noqa: E402
-from tinygen import functional as F, nn, optim, viz  # noqa: E402
+from tinygen import functional as F, nn, optim, viz  # noqa: E402  (viz selects matplotlib's Agg backend)
+import matplotlib.pyplot as plt  # noqa: E402
 from tinygen.data import Batches, load_train_test  # noqa: E402
 from tinygen.run import RunDir, lesson_parser, parse_args  # noqa: E402
 from tinygen.train import evaluate, fit, map_batches  # noqa: E402
@@ -241,9 +239,7 @@ for ax, (name, c) in zip(axes, codes.items()):
     ax.set_xlabel("mean activation of a unit over the test set")
 axes[0].set_ylabel("units")
 axes[0].legend()
-fig.tight_layout()
-fig.savefig(run.file("activations.png"), dpi=80)
-plt.close(fig)
+viz.save_figure(fig, run.file("activations.png"), dpi=80)
 viz.plot_losses({n: run.history(n) for n in models}, run.file("losses.png"), keys=["recon"],
                 title="reconstruction error (sum over pixels)")
 print(f"trained 3 models in {train_seconds:.0f} s; pictures in {run.path}")

@@ -38,6 +38,7 @@ __all__ = [
     "plot_losses",
     "save_image_rows",
     "plot_codes",
+    "save_figure",
     "read_jsonl",
     "append_jsonl",
 ]
@@ -339,15 +340,21 @@ def plot_losses(history, path, keys=None, title=None):
     except BaseException:
         plt.close(fig)
         raise
-    return _save_figure(fig, path)
+    return save_figure(fig, path)
 
 
-def _save_figure(fig, path):
-    """Lay out a matplotlib figure, render it to PNG bytes, close it, write atomically."""
+def save_figure(fig, path, dpi=100, tight=True):
+    """Write a matplotlib figure as a PNG, atomically, and close it.
+
+    For a lesson's own one-off plot (e.g. a histogram). Args: fig, a
+    ``matplotlib.figure.Figure``; path, the ``.png``; dpi, pixels per inch;
+    tight, apply ``tight_layout`` first. Returns ``pathlib.Path`` of the file.
+    """
     try:
-        fig.tight_layout()
+        if tight:
+            fig.tight_layout()
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100)
+        fig.savefig(buf, format="png", dpi=dpi)
     finally:
         plt.close(fig)
     return atomic_write_bytes(path, buf.getvalue())
@@ -379,19 +386,25 @@ def save_image_rows(rows, path, labels=None, value_range=(0, 1), title=None):
     n = rows[0].shape[0]
     grids = [make_grid(r, nrow=n, value_range=value_range) for r in rows]
     h, w = grids[0].shape[:2]
-    fig, axes = plt.subplots(len(rows), 1, squeeze=False,
-                             figsize=(w / 40 + (1.6 if labels else 0.2), len(rows) * h / 40 + (0.5 if title else 0.1)))
-    for ax, grid, label in zip(axes[:, 0], grids, labels or [None] * len(rows)):
+    # Exact layout, in inches at 100 dpi with each image pixel drawn 2.5 times:
+    # a label column, then the rows, no free space to the right.
+    scale, gap = 2.5 / 100, 0.08
+    label_w = 0.1 + (0.075 * max(len(label) for label in labels) if labels else 0.0)
+    title_h = 0.35 if title else 0.05
+    fig_w, row_h = label_w + w * scale + 0.1, h * scale
+    fig_h = title_h + len(rows) * (row_h + gap)
+    fig = plt.figure(figsize=(fig_w, fig_h))
+    for i, grid in enumerate(grids):
+        bottom = fig_h - title_h - (i + 1) * (row_h + gap) + gap / 2
+        ax = fig.add_axes([label_w / fig_w, bottom / fig_h, w * scale / fig_w, row_h / fig_h])
         ax.imshow(grid, interpolation="nearest")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for spine in ax.spines.values():
-            spine.set_visible(False)
-        if label:
-            ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+        ax.axis("off")
+        if labels and labels[i]:
+            fig.text((label_w - 0.08) / fig_w, (bottom + row_h / 2) / fig_h, labels[i],
+                     ha="right", va="center", fontsize=9)
     if title:
-        fig.suptitle(title, fontsize=10)
-    return _save_figure(fig, path)
+        fig.suptitle(title, fontsize=10, y=1 - 0.05 / fig_h, va="top")
+    return save_figure(fig, path, tight=False)
 
 
 def plot_codes(panels, labels, path, class_names=None, title=None, max_points=5000):
@@ -431,7 +444,7 @@ def plot_codes(panels, labels, path, class_names=None, title=None, max_points=50
     axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=4, fontsize=8)
     if title:
         fig.suptitle(title)
-    return _save_figure(fig, path)
+    return save_figure(fig, path)
 
 
 def _json_default(obj):
