@@ -12,7 +12,7 @@
 # - **reuse as a pre-trained model**: the encoder's 64-number codes feed a
 #   small classifier trained with only 1,000 labels.
 #
-#     python lessons/02_stacked_ae.py             # about 3 min on a 2-core CPU
+#     python lessons/02_stacked_ae.py             # 2.5 min on a 2-core CPU
 #     python lessons/02_stacked_ae.py --quick     # a few steps, for the tests
 #     python lessons/02_stacked_ae.py --resume    # continue an interrupted run
 #
