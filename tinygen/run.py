@@ -73,7 +73,6 @@ class RunDir:
     def __init__(self, path, resume_step=None):
         self.path = path
         os.makedirs(path, exist_ok=True)
-        self.log_path = self.file("log.jsonl")
         self.reset_log("log", resume_step)
 
     def file(self, name):

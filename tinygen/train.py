@@ -21,6 +21,15 @@ def _to_tensors(batch, device):
     return [tensor(a, device=device) for a in batch]
 
 
+def _chunks(arrays, batch_size, device):
+    """Tensors of rows [i, i + batch_size) of every array, for i = 0, batch_size, ..."""
+    if not arrays or len({len(a) for a in arrays}) != 1:
+        raise ValueError(f"arrays: expected one or more arrays of equal length, got "
+                         f"{[len(a) for a in arrays]}")
+    for i in range(0, len(arrays[0]), batch_size):
+        yield _to_tensors(tuple(a[i:i + batch_size] for a in arrays), device)
+
+
 def fit(step, batches, steps, run, name="train", models=None, optimizers=None, state=None,
         resume=False, device="cpu", print_every=100, checkpoint_every=1000,
         callback=None, callback_steps=()):
@@ -81,9 +90,11 @@ def fit(step, batches, steps, run, name="train", models=None, optimizers=None, s
     def call_back(s):
         if callback is not None and s in callback_steps:
             callback(s)
-        for m in models.values():
-            m.train()
+            for m in models.values():
+                m.train()
 
+    for m in models.values():
+        m.train()
     if start == 0:
         call_back(0)
     progress = Progress(steps, start=start, every=print_every, prefix=name)
@@ -116,13 +127,10 @@ def map_batches(fn, *arrays, batch_size=500, device="cpu"):
     Raises:
         ValueError: no arrays, or first dimensions differ.
     """
-    if not arrays or len({len(a) for a in arrays}) != 1:
-        raise ValueError(f"arrays: expected one or more arrays of equal length, got "
-                         f"{[len(a) for a in arrays]}")
     outs = []
     with no_grad():
-        for i in range(0, len(arrays[0]), batch_size):
-            out = fn(*_to_tensors(tuple(a[i:i + batch_size] for a in arrays), device))
+        for chunk in _chunks(arrays, batch_size, device):
+            out = fn(*chunk)
             outs.append(tuple(o.numpy() for o in out) if isinstance(out, tuple) else out.numpy())
     if outs and isinstance(outs[0], tuple):
         return tuple(np.concatenate(parts) for parts in zip(*outs))
@@ -144,14 +152,10 @@ def evaluate(fn, *arrays, batch_size=500, device="cpu"):
     Raises:
         ValueError: as for :func:`map_batches`.
     """
-    if not arrays or len({len(a) for a in arrays}) != 1:
-        raise ValueError(f"arrays: expected one or more arrays of equal length, got "
-                         f"{[len(a) for a in arrays]}")
-    totals, n = {}, len(arrays[0])
+    totals = {}
     with no_grad():
-        for i in range(0, n, batch_size):
-            chunk = _to_tensors(tuple(a[i:i + batch_size] for a in arrays), device)
+        for chunk in _chunks(arrays, batch_size, device):
             rows = chunk[0].shape[0]
             for k, v in fn(*chunk).items():
                 totals[k] = totals.get(k, 0.0) + float(v.item() if hasattr(v, "item") else v) * rows
-    return {k: v / n for k, v in totals.items()}
+    return {k: v / len(arrays[0]) for k, v in totals.items()}

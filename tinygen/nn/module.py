@@ -150,14 +150,13 @@ class Module:
 
     def _state_targets(self):
         # dotted name -> (module, attribute) for every parameter (once, as in state_dict) and buffer
-        params = {id(p) for _, p in self.named_parameters()}
-        targets = {}
+        seen, targets = set(), {}
         for prefix, m in self.named_modules():
-            for a in list(m._parameters) + list(m._buffers):
-                if a in m._parameters:
-                    if id(m._parameters[a]) not in params:
-                        continue
-                    params.discard(id(m._parameters[a]))
+            for a, p in m._parameters.items():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    targets[f"{prefix}.{a}" if prefix else a] = (m, a)
+            for a in m._buffers:
                 targets[f"{prefix}.{a}" if prefix else a] = (m, a)
         return targets
 
