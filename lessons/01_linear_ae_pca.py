@@ -19,18 +19,17 @@
 
 # %%
 import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import tinygen as tg  # noqa: E402
-from tinygen import functional as F  # noqa: E402
-from tinygen import nn, optim, viz  # noqa: E402
-from tinygen.data import FASHION_MNIST_CLASSES, Batches, load_train_test  # noqa: E402
-from tinygen.run import RunDir, lesson_parser, parse_args  # noqa: E402
-from tinygen.train import evaluate, fit, map_batches  # noqa: E402
+import tinygen as tg
+from tinygen import functional as F
+from tinygen import nn, optim
+from tinygen.utils import viz
+from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_train_test
+from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.train import evaluate, fit, map_batches
 
 parser = lesson_parser("Linear autoencoder vs PCA on Fashion-MNIST (slides 003)", steps=30000,
                        batch_size=256, out=os.path.join("runs", "01_linear_ae_pca"))

@@ -17,17 +17,16 @@
 
 # %%
 import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import tinygen as tg  # noqa: E402
-from tinygen import functional as F, nn, optim, viz  # noqa: E402
-from tinygen.data import Batches, load_train_test  # noqa: E402
-from tinygen.run import RunDir, lesson_parser, parse_args  # noqa: E402
-from tinygen.train import evaluate, fit, map_batches  # noqa: E402
+import tinygen as tg
+from tinygen import functional as F, nn, optim
+from tinygen.utils import viz
+from tinygen.utils.data import Batches, load_train_test
+from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.train import evaluate, fit, map_batches
 
 parser = lesson_parser("Convolutional autoencoder on Fashion-MNIST", steps=2000,
                        out=os.path.join("runs", "03_conv_ae"))

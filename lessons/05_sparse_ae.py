@@ -20,18 +20,17 @@
 
 # %%
 import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import tinygen as tg  # noqa: E402
-from tinygen import functional as F, nn, optim, viz  # noqa: E402  (viz selects matplotlib's Agg backend)
-import matplotlib.pyplot as plt  # noqa: E402
-from tinygen.data import Batches, load_train_test  # noqa: E402
-from tinygen.run import RunDir, lesson_parser, parse_args  # noqa: E402
-from tinygen.train import evaluate, fit, map_batches  # noqa: E402
+import tinygen as tg
+from tinygen import functional as F, nn, optim  # (viz selects matplotlib's Agg backend)
+from tinygen.utils import viz  # (viz selects matplotlib's Agg backend)
+import matplotlib.pyplot as plt
+from tinygen.utils.data import Batches, load_train_test
+from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.train import evaluate, fit, map_batches
 
 parser = lesson_parser("Sparse autoencoders (L1 and KL penalties) on Fashion-MNIST", steps=3000,
                        batch_size=128, out=os.path.join("runs", "05_sparse_ae"))

@@ -26,17 +26,16 @@
 # %%
 import math
 import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import tinygen as tg  # noqa: E402
-from tinygen import functional as F, latent, nn, optim, viz  # noqa: E402
-from tinygen.data import FASHION_MNIST_CLASSES, Batches, load_train_test  # noqa: E402
-from tinygen.run import RunDir, lesson_parser, parse_args  # noqa: E402
-from tinygen.train import evaluate, fit, map_batches  # noqa: E402
+import tinygen as tg
+from tinygen import functional as F, nn, optim
+from tinygen.utils import latent, viz
+from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_train_test
+from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.train import evaluate, fit, map_batches
 
 parser = lesson_parser("Variational autoencoder on Fashion-MNIST (Kingma & Welling 2014)", steps=5000,
                        batch_size=128, out=os.path.join("runs", "07_vae"))

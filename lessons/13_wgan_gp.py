@@ -16,17 +16,16 @@
 
 # %%
 import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import tinygen as tg  # noqa: E402
-from tinygen import nn, optim, viz  # noqa: E402
-from tinygen.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from tinygen.data import Batches, load_images  # noqa: E402
-from tinygen.progress import Progress  # noqa: E402
-from tinygen.run import RunDir, lesson_parser, parse_args  # noqa: E402
+import tinygen as tg
+from tinygen import nn, optim
+from tinygen.utils import viz
+from tinygen.utils.checkpoint import load_checkpoint, save_checkpoint
+from tinygen.utils.data import Batches, load_images
+from tinygen.utils.progress import Progress
+from tinygen.utils.run import RunDir, lesson_parser, parse_args
 
 parser = lesson_parser("WGAN-GP on Fashion-MNIST (Gulrajani et al. 2017)", steps=2000,
                        out=os.path.join("runs", "13_wgan_gp"))

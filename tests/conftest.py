@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-import tinygen as tg  # noqa: E402
-from tinygen.backend import cuda_available  # noqa: E402
+import tinygen as tg
+from tinygen.backend import cuda_available
 
 BACKENDS = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
     not cuda_available(), reason="needs CuPy and a CUDA GPU"))]

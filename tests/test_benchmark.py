@@ -8,7 +8,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_benchmark_runs():
-    r = subprocess.run([sys.executable, "-m", "tinygen.benchmark", "--repeats", "1", "--rounds", "1",
+    r = subprocess.run([sys.executable, "-m", "tinygen.utils.benchmark", "--repeats", "1", "--rounds", "1",
                         "--no-torch"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "WGAN-GP critic step (penalty included)" in r.stdout and "generator step" in r.stdout

@@ -10,7 +10,7 @@ import pytest
 import tinygen as tg
 from tinygen import functional as F
 from tinygen import nn, optim
-from tinygen.checkpoint import load_checkpoint, save_checkpoint
+from tinygen.utils.checkpoint import load_checkpoint, save_checkpoint
 
 
 def _gen():

@@ -7,8 +7,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from tinygen import data
-from tinygen.data import Batches, ImageFolder, read_idx, subset, to_float_images
+from tinygen.utils import data
+from tinygen.utils.data import Batches, ImageFolder, read_idx, subset, to_float_images
 
 from conftest import idx_bytes, write_idx  # noqa: E402
 

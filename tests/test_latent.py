@@ -4,7 +4,7 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from tinygen.latent import gaussian_grid, interpolate, lerp, slerp
+from tinygen.utils.latent import gaussian_grid, interpolate, lerp, slerp
 
 
 def test_lerp_endpoints_and_midpoint():

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import run  # noqa: E402  (data_env is a conftest fixture)
-from tinygen.data import load_train_test
+from tinygen.utils.data import load_train_test
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RAE = os.path.join(ROOT, "lessons", "06_recurrent_ae.py")

@@ -6,9 +6,9 @@ import pytest
 
 import tinygen as tg
 from tinygen import functional as F, nn, optim
-from tinygen.data import Batches
-from tinygen.run import RunDir
-from tinygen.train import evaluate, fit, map_batches
+from tinygen.utils.data import Batches
+from tinygen.utils.run import RunDir
+from tinygen.utils.train import evaluate, fit, map_batches
 
 
 def make_run(tmp_path, seed=0, steps=6, resume=False, stop_after=None, state=None, callback_steps=()):
@@ -122,7 +122,7 @@ def test_rundir_named_logs(tmp_path):
 
 
 def test_parse_args_quick_overrides_and_checks(capsys):
-    from tinygen.run import lesson_parser, parse_args
+    from tinygen.utils.run import lesson_parser, parse_args
     parser = lesson_parser("t", steps=1000)
     parser.add_argument("--hidden", type=int, default=64)
     quick = {"steps": 5, "batch_size": 16, "hidden": 8}

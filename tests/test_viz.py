@@ -6,7 +6,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from tinygen.viz import (GifWriter, append_jsonl, make_grid, plot_codes, plot_losses, read_jsonl,
+from tinygen.utils.viz import (GifWriter, append_jsonl, make_grid, plot_codes, plot_losses, read_jsonl,
                          save_gif, save_grid, save_image_rows)
 
 

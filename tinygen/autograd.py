@@ -135,24 +135,8 @@ class Tensor:
         self.requires_grad = bool(flag)
         return self
 
-    def to(self, device):
-        """A copy on ``device`` (``"cpu"`` or ``"cuda"``); self if already there.
-
-        Differentiable: the gradient flows back to the original device.
-        """
-        if device == self.device:
-            return self
-        from .ops.shape import ToDevice
-        return ToDevice(device)(self)
-
-    def astype(self, dtype):
-        """A differentiable cast to ``dtype`` (e.g. ``"float64"``)."""
-        if np.dtype(dtype) == self.dtype:
-            return self
-        from .ops.shape import Cast
-        return Cast(dtype)(self)
-
     def zero_grad(self):
+        """Drop the stored gradient (``self.grad = None``)."""
         self.grad = None
 
     # ------------------------------------------------ backward
@@ -181,8 +165,8 @@ class Tensor:
                 g = g.detach()
             leaf.grad = g if leaf.grad is None else leaf.grad + g
 
-    # Operators and methods are attached in tinygen/ops/__init__.py, next to
-    # the ops they call.
+    # Operators and methods (+, @, reshape, ``to``, ``astype``, ...) are
+    # attached in tinygen/ops/__init__.py, next to the ops they call.
 
 
 class Function:

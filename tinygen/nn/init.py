@@ -49,20 +49,3 @@ def default_uniform_(weight, bias=None):
     if bias is not None:
         uniform_(bias, -bound, bound)
     return weight
-
-
-def dcgan_init(module):
-    """DCGAN's init (Radford et al. 2015, section 4): conv and linear weights
-    N(0, 0.02), normalisation scales N(1, 0.02), biases 0.
-
-    Use as ``model.apply(dcgan_init)``.
-    """
-    from .layers import Conv2d, ConvTranspose2d, Linear, UpsampleConv2d
-    from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
-    if isinstance(module, (Conv2d, ConvTranspose2d, Linear, UpsampleConv2d)):
-        normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            zeros_(module.bias)
-    elif isinstance(module, (BatchNorm1d, BatchNorm2d, LayerNorm)) and module.weight is not None:
-        normal_(module.weight, 1.0, 0.02)
-        zeros_(module.bias)

@@ -30,7 +30,7 @@ _methods = {
     "sum_to": reduce.sum_to, "broadcast_to": reduce.broadcast_to,
     "reshape": lambda x, *s: shape.reshape(x, s),
     "transpose": lambda x, *axes: shape.permute(x, *axes) if axes else shape.transpose(x),
-    "permute": shape.permute, "flatten": shape.flatten,
+    "permute": shape.permute, "flatten": shape.flatten, "to": shape.to, "astype": shape.astype,
     "relu": activation.relu, "sigmoid": activation.sigmoid, "tanh": activation.tanh,
     "T": property(lambda x: shape.transpose(x)),
     "mT": property(_swap_last),

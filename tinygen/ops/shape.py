@@ -177,3 +177,24 @@ def stack(xs, axis=0):
     xs = list(xs)
     axis = normalize_axis(axis, xs[0].ndim + 1)[0]
     return concatenate([reshape(x, x.shape[:axis] + (1,) + x.shape[axis:]) for x in xs], axis)
+
+
+def to(x, device):
+    """``x`` copied to ``device`` (``"cpu"`` or ``"cuda"``); ``x`` itself if it is there already.
+
+    Differentiable: the gradient flows back to the original device.
+    Attached as ``Tensor.to``.
+    """
+    if device == x.device:
+        return x
+    return ToDevice(device)(x)
+
+
+def astype(x, dtype):
+    """A differentiable cast of ``x`` to ``dtype`` (e.g. ``"float64"``); ``x`` itself if it has it.
+
+    Attached as ``Tensor.astype``.
+    """
+    if np.dtype(dtype) == x.dtype:
+        return x
+    return Cast(dtype)(x)

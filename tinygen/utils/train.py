@@ -10,9 +10,9 @@ import os
 
 import numpy as np
 
-from .autograd import no_grad
+from ..autograd import no_grad
 from .checkpoint import load_checkpoint, save_checkpoint
-from .creation import tensor
+from ..creation import tensor
 from .progress import Progress
 
 

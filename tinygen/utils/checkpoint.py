@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from .backend import get_rng_state, set_rng_state
+from ..backend import get_rng_state, set_rng_state
 from .fileio import atomic_open
 
 

@@ -1,0 +1,16 @@
+"""The course's workbench: everything a lesson needs that is not the engine.
+
+Like ``torch.utils`` and torchvision, this is plumbing around the engine,
+not part of it; the engine (``tinygen`` minus this folder) never imports it.
+
+``data.py``        IDX reader, Fashion-MNIST / MNIST / image folders, ``Batches``
+``viz.py``         image grids and rows, GIFs, loss plots, code scatters
+``checkpoint.py``  resumable ``.npz`` checkpoints (models, optimizers, RNG)
+``fileio.py``      atomic writes
+``run.py``         the lessons' flags, output folder and JSONL logs
+``train.py``       ``fit`` (a lesson's own step, with progress, checkpoints, resume), ``evaluate``
+``progress.py``    the progress line (step, losses, it/s, ETA)
+``latent.py``      ``lerp``, ``slerp``, interpolation paths, the 2-D Gaussian grid
+``gan.py``         what GAN lessons share (DCGAN's init)
+``benchmark.py``   the WGAN-GP step benchmark, ``python3 -m tinygen.utils.benchmark``
+"""
