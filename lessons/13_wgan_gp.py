@@ -12,7 +12,7 @@
 #
 # Outputs in `--out` (default `runs/13_wgan_gp`): `training.gif` (a fixed-z 8x8
 # grid over training), `losses.png`, `samples.png`, `metrics.json`,
-# `log.jsonl` and a resumable `checkpoint.npz`.
+# `train.jsonl` (the losses of every step) and a resumable `train.npz`.
 
 # %%
 import os
@@ -22,21 +22,20 @@ import numpy as np
 import tinygen as tg
 from tinygen import nn, optim
 from tinygen.utils import viz
-from tinygen.utils.checkpoint import load_checkpoint, save_checkpoint
 from tinygen.utils.data import Batches, load_images
-from tinygen.utils.progress import Progress
+from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, best_of_k, critic_grad_norms,
+                               generate, gradient_penalty)
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.train import fit
 
 parser = lesson_parser("WGAN-GP on Fashion-MNIST (Gulrajani et al. 2017)", steps=2000,
                        out=os.path.join("runs", "13_wgan_gp"))
+add_gan_flags(parser, sample_every=100, checkpoint_every=200)
 parser.add_argument("--n-critic", type=int, default=5, help="critic steps per generator step")
 parser.add_argument("--lambda-gp", type=float, default=10.0, help="gradient penalty weight")
 parser.add_argument("--lr", type=float, default=1e-4)
-parser.add_argument("--z-dim", type=int, default=100)
-parser.add_argument("--sample-every", type=int, default=100, help="steps between GIF frames")
-parser.add_argument("--checkpoint-every", type=int, default=200)
-args = parse_args(parser, quick={"steps": 4, "batch_size": 16, "n_critic": 2, "sample_every": 2,
-                                  "checkpoint_every": 2}, positive=("n_critic", "sample_every", "checkpoint_every"))
+args = parse_args(parser, quick={**GAN_QUICK, "steps": 4, "batch_size": 16, "n_critic": 2},
+                  positive=("n_critic", *GAN_POSITIVE))
 tg.manual_seed(args.seed)
 
 # %% [markdown]
@@ -158,22 +157,18 @@ print(f"generator: {sum(p.size for p in G.parameters()):,} parameters; "
 # `loss.backward()` then differentiates again (double backprop). Every
 # tinygen op writes its backward in tinygen ops for exactly this reason.
 
-# %%
-def critic_grad_norms(D, real, fake, create_graph=False):
-    """||∇_x̂ D(x̂)||_2 per sample, at x̂ = α real + (1 - α) fake with α ~ U[0, 1] per sample."""
-    n = real.shape[0]
-    alpha = tg.rand(n, 1, 1, 1, device=args.device)            # one α per sample
-    x_hat = (alpha * real + (1 - alpha) * fake).detach().requires_grad_()
-    scores = D(x_hat)
-    grad_x, = tg.grad(scores, x_hat, grad_outputs=tg.ones(*scores.shape, device=args.device),
-                      create_graph=create_graph)
-    return ((grad_x.reshape(n, -1) ** 2).sum(axis=1) + 1e-12) ** 0.5  # L2 over (C, H, W)
-
-
-def gradient_penalty(D, real, fake):
-    """λ-free penalty E[(||∇D(x̂)||_2 - 1)^2] on random interpolates (Algorithm 1, lines 6-7)."""
-    return ((critic_grad_norms(D, real, fake, create_graph=True) - 1) ** 2).mean()
-
+# In code (`tinygen.utils.gan`, shared with the tests, the benchmark and the
+# loss study of a later lesson):
+#
+#     alpha = tg.rand(n, 1, 1, 1)                                 # one α per sample
+#     x_hat = (alpha * real + (1 - alpha) * fake).detach().requires_grad_()
+#     grad_x, = tg.grad(D(x_hat), x_hat, grad_outputs=ones, create_graph=True)
+#     norms = ((grad_x.reshape(n, -1) ** 2).sum(axis=1) + 1e-12) ** 0.5   # L2 over (C, H, W)
+#     penalty = ((norms - 1) ** 2).mean()
+#
+# Drop `create_graph=True` and the penalty still has the right value, but
+# its graph ends at `grad_x`: the critic's weights get no gradient from it,
+# and training quietly becomes an unconstrained critic.
 
 # %% [markdown]
 # ## 6. Training: Algorithm 1
@@ -190,47 +185,12 @@ def gradient_penalty(D, real, fake):
 # %%
 optD = optim.Adam(D.parameters(), lr=args.lr, betas=(0.0, 0.9))
 optG = optim.Adam(G.parameters(), lr=args.lr, betas=(0.0, 0.9))
-fixed_z = tg.randn(64, args.z_dim, device=args.device)       # the GIF's 8x8 grid
-gif = viz.GifWriter(os.path.join(args.out, "training.gif"), duration=0.25)
-start = 0
-if args.resume:
-    if not os.path.exists(os.path.join(args.out, "checkpoint.npz")):
-        raise SystemExit(f"--resume: no checkpoint.npz in {args.out}")
-    state = load_checkpoint(os.path.join(args.out, "checkpoint.npz"),
-                            {"G": G, "D": D}, {"G": optG, "D": optD})
-    start = state["step"]
-    batches.load_state_dict(state["extra"]["batches"])
-    fixed_z = tg.tensor(state["extra"]["fixed_z"], device=args.device)
-    gif.frames.extend(list(state["extra"]["gif_frames"]))
-    print(f"resumed at step {start}")
-run = RunDir(args.out, resume_step=start if args.resume else None)
 
 
-def real_batch():
-    return tg.tensor(batches.next_batch(), device=args.device)
-
-
-def add_frame():
-    """Append the fixed-z 8x8 grid to the GIF (BatchNorm in eval mode: running statistics)."""
-    G.eval()
-    with tg.no_grad():
-        gif.append(viz.make_grid(G(fixed_z).numpy()))
-    G.train()
-    gif.save()
-
-
-def checkpoint(step):
-    """Save everything a resumed run needs: models, optimizers, RNG, data order, GIF so far."""
-    save_checkpoint(run.checkpoint, step, {"G": G, "D": D}, {"G": optG, "D": optD},
-                    extra={"batches": batches.state_dict(), "fixed_z": fixed_z.numpy(),
-                           "gif_frames": np.stack(gif.frames)})
-
-
-progress = Progress(args.steps, start=start, every=1 if args.quick else 25)
-for step in range(start + 1, args.steps + 1):
-    # --- critic: n_critic steps on E[D(fake)] - E[D(real)] + λ GP
-    for _ in range(args.n_critic):
-        real = real_batch()
+def step(next_batch):
+    """One iteration of Algorithm 1: n_critic critic updates, then one generator update."""
+    for _ in range(args.n_critic):                      # --- critic: E[D(fake)] - E[D(real)] + λ GP
+        real = next_batch()
         with tg.no_grad():
             fake = G(tg.randn(real.shape[0], args.z_dim, device=args.device))
         d_real, d_fake = D(real).mean(), D(fake).mean()
@@ -240,22 +200,23 @@ for step in range(start + 1, args.steps + 1):
         loss_D.backward()
         optD.step()
 
-    # --- generator: one step on -E[D(G(z))], critic frozen
-    D.requires_grad_(False)
+    D.requires_grad_(False)                             # --- generator: -E[D(G(z))], critic frozen
     loss_G = -D(G(tg.randn(args.batch_size, args.z_dim, device=args.device))).mean()
     optG.zero_grad()
     loss_G.backward()
     optG.step()
     D.requires_grad_(True)
+    return {"loss_D": loss_D.item(), "loss_G": loss_G.item(), "wasserstein": (d_real - d_fake).item(),
+            "gp": gp.item()}
 
-    record = {"step": step, "loss_D": loss_D.item(), "loss_G": loss_G.item(),
-              "wasserstein": (d_real - d_fake).item(), "gp": gp.item()}
-    run.log(record)
-    progress.update(step, loss_D=record["loss_D"], loss_G=record["loss_G"], W=record["wasserstein"])
-    if step % args.sample_every == 0 or step == args.steps:
-        add_frame()
-    if step % args.checkpoint_every == 0 or step == args.steps:
-        checkpoint(step)
+
+run = RunDir(args.out)
+gif = SampleGif(run.file("training.gif"), G, tg.randn(64, args.z_dim, device=args.device))  # a fixed 8x8 grid of z
+frames_at = [s for s in range(1, args.steps + 1) if s % args.sample_every == 0 or s == args.steps]
+history = fit(step, batches, args.steps, run, models={"G": G, "D": D}, optimizers={"G": optG, "D": optD},
+              state={"gif": gif}, resume=args.resume, device=args.device, pull=True,
+              print_every=1 if args.quick else 25, checkpoint_every=args.checkpoint_every,
+              callback=gif, callback_steps=frames_at)
 
 # %% [markdown]
 # ## 7. Results
@@ -269,14 +230,9 @@ for step in range(start + 1, args.steps + 1):
 # `samples_random.png` is the fixed-z grid as it ends, unranked.
 
 # %%
-viz.plot_losses(run.history(), run.file("losses.png"), title="WGAN-GP on " + args.dataset)
-G.eval()
-with tg.no_grad():
-    pool = G(tg.randn(256, args.z_dim, device=args.device))
-    scores = D(pool).numpy()[:, 0]
-    best = pool.numpy()[np.argmax(scores.reshape(64, 4), axis=1) + 4 * np.arange(64)]
-    viz.save_grid(best, run.file("samples.png"))
-    viz.save_grid(G(fixed_z).numpy(), run.file("samples_random.png"))
+viz.plot_losses(history, run.file("losses.png"), title="WGAN-GP on " + args.dataset)
+viz.save_grid(best_of_k(G, D, tg.randn(256, args.z_dim, device=args.device), k=4), run.file("samples.png"))
+viz.save_grid(generate(G, gif.inputs), run.file("samples_random.png"))
 # %% [markdown]
 # ## 8. Did the penalty hold the critic to 1-Lipschitz? And what would clipping do?
 #
@@ -297,9 +253,9 @@ clipped.load_state_dict(D.state_dict())
 for p in clipped.parameters():
     p.data = p.data.clip(-0.01, 0.01)
 clipped_norms = critic_grad_norms(clipped, real, fake).numpy()
-last = run.history()[-1]
+last = history[-1]
 metrics = {"steps": args.steps, "seed": args.seed, "final_wasserstein": last["wasserstein"],
-           "mean_wasserstein_last_100": float(np.mean([r["wasserstein"] for r in run.history()[-100:]])),
+           "mean_wasserstein_last_100": float(np.mean([r["wasserstein"] for r in history[-100:]])),
            "grad_norm_mean": float(norms.mean()), "grad_norm_std": float(norms.std()),
            "grad_norm_clipped_mean": float(clipped_norms.mean())}
 run.save_metrics(metrics)

@@ -1,14 +1,19 @@
 """The WGAN-GP gradient penalty end to end (Gulrajani et al. 2017, Algorithm 1).
 
-For a small critic (conv, leaky_relu, LayerNorm, linear), the gradient with
-respect to the critic's parameters of λ(||∇ₓD(x̂)||₂ − 1)² (which needs double
-backprop through every layer) is compared with finite differences.
+``tinygen.utils.gan.gradient_penalty`` is the one lesson 13, the loss study and
+the benchmark call. For a small critic (conv, leaky_relu, LayerNorm, linear),
+the gradient with respect to the critic's parameters of λ(||∇ₓD(x̂)||₂ − 1)²
+(which needs double backprop through every layer) is compared with finite
+differences. A penalty computed without ``create_graph=True`` fails here: its
+value is right but the critic gets no gradient from it.
 """
 import numpy as np
+import pytest
 from conftest import rand64
 
 import tinygen as tg
 from tinygen import nn
+from tinygen.utils.gan import critic_grad_norms, gradient_penalty
 
 
 def small_critic(device):
@@ -30,36 +35,43 @@ def interpolates(device, n=4):
     return real, fake, alpha * real + (1 - alpha) * fake
 
 
-def penalty(D, x_hat, lam=10.0):
-    x_hat = x_hat.detach().requires_grad_()
-    scores = D(x_hat)
-    g, = tg.grad(scores, x_hat, grad_outputs=tg.ones(*scores.shape, dtype="float64", device=x_hat.device),
-                 create_graph=True)
-    norms = (g.reshape(g.shape[0], -1) ** 2).sum(axis=1) ** 0.5  # per sample, over (C, H, W)
-    return lam * ((norms - 1) ** 2).mean()
+def penalty(D, real, fake, lam=10.0):
+    tg.manual_seed(7)  # the same α on every call, so finite differences see one function
+    return lam * gradient_penalty(D, real, fake)
 
 
 def test_penalty_gradient_wrt_critic_parameters(device):
     D = small_critic(device)
-    _, _, x_hat = interpolates(device)
-    params = D.parameters()
-    assert tg.gradcheck(lambda *ps: penalty(D, x_hat), params, max_full=400)
+    real, fake, _ = interpolates(device)
+    assert tg.gradcheck(lambda *ps: penalty(D, real, fake), D.parameters(), max_full=400)
 
 
 def test_full_critic_loss_gradient(device):
     D = small_critic(device)
-    real, fake, x_hat = interpolates(device)
-    loss = lambda *ps: D(fake).mean() - D(real).mean() + penalty(D, x_hat)  # noqa: E731
+    real, fake, _ = interpolates(device)
+    loss = lambda *ps: D(fake).mean() - D(real).mean() + penalty(D, real, fake)  # noqa: E731
     assert tg.gradcheck(loss, D.parameters())
 
 
-def test_penalty_is_per_sample():
-    """The penalty equals a per-sample norm over (C, H, W) computed in NumPy,
-    not one norm over the whole batch."""
+def test_penalty_is_per_sample_at_per_sample_alpha():
+    """The penalty equals λ·mean((‖g_i‖ − 1)²) with g_i the input gradient at
+    x̂_i = α_i real_i + (1 − α_i) fake_i, α_i ~ U[0, 1] one per sample, and the
+    norm per sample over (C, H, W), recomputed here from NumPy pieces."""
     D = small_critic("cpu")
-    _, _, x_hat = interpolates("cpu", n=3)
-    x = x_hat.detach().requires_grad_()
+    real, fake, _ = interpolates("cpu", n=3)
+    tg.manual_seed(7)
+    alpha = tg.rand(3, 1, 1, 1, dtype="float64").numpy()
+    assert 0 <= alpha.min() and alpha.max() <= 1 and len(np.unique(alpha)) == 3
+    x = tg.tensor(alpha * real.numpy() + (1 - alpha) * fake.numpy(), requires_grad=True)
     g, = tg.grad(D(x).sum(), x)
     norms = np.sqrt((g.numpy().reshape(3, -1) ** 2).sum(axis=1))
-    expected = 10 * np.mean((norms - 1) ** 2)
-    np.testing.assert_allclose(penalty(D, x_hat).item(), expected, rtol=1e-12)
+    np.testing.assert_allclose(penalty(D, real, fake).item(), 10 * np.mean((norms - 1) ** 2), rtol=1e-9)
+    tg.manual_seed(7)
+    np.testing.assert_allclose(critic_grad_norms(D, real, fake).numpy(), norms, rtol=1e-9)
+
+
+def test_penalty_rejects_mismatched_batches():
+    D = small_critic("cpu")
+    real, fake, _ = interpolates("cpu", n=3)
+    with pytest.raises(ValueError, match="fake"):
+        gradient_penalty(D, real, fake[:2])

@@ -30,13 +30,13 @@ def test_wgan_gp_outputs_and_resume(data_env, tmp_path):
     r = run([WGAN, "--quick", "--out", str(out)], data_env, tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "it/s" in r.stdout and "ETA" in r.stdout  # progress line
-    for name in ("training.gif", "losses.png", "samples.png", "checkpoint.npz", "log.jsonl", "metrics.json"):
+    for name in ("training.gif", "losses.png", "samples.png", "train.npz", "train.jsonl", "metrics.json"):
         assert (out / name).stat().st_size > 0, name
     metrics = json.load(open(out / "metrics.json"))
     assert metrics["grad_norm_clipped_mean"] < metrics["grad_norm_mean"]  # clipping shrinks the critic
     frames = iio.imread(out / "training.gif", index=None)
     assert frames.shape[0] >= 2 and frames.shape[1:3] == (242, 242)  # 8x8 grid of 28px, 2px padding
-    records = [json.loads(line) for line in open(out / "log.jsonl")]
+    records = [json.loads(line) for line in open(out / "train.jsonl")]
     assert [r["step"] for r in records] == [1, 2, 3, 4]
     assert {"loss_D", "loss_G", "wasserstein", "gp"} <= set(records[0])
     assert all(np.isfinite(v) for rec in records for v in rec.values())
@@ -44,7 +44,7 @@ def test_wgan_gp_outputs_and_resume(data_env, tmp_path):
     r = run([WGAN, "--quick", "--out", str(out), "--resume", "--steps", "6"], data_env, tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "resumed at step 4" in r.stdout
-    assert [json.loads(line)["step"] for line in open(out / "log.jsonl")] == [1, 2, 3, 4, 5, 6]
+    assert [json.loads(line)["step"] for line in open(out / "train.jsonl")] == [1, 2, 3, 4, 5, 6]
     assert iio.imread(out / "training.gif", index=None).shape[0] > frames.shape[0]
 
 
@@ -56,8 +56,8 @@ def test_wgan_gp_resume_is_exact(data_env, tmp_path):
     assert run([WGAN, "--quick", "--steps", "6", "--out", str(a)], data_env, tmp_path).returncode == 0
     assert run([WGAN, "--quick", "--steps", "4", "--out", str(b)], data_env, tmp_path).returncode == 0
     assert run([WGAN, "--quick", "--steps", "6", "--out", str(b), "--resume"], data_env, tmp_path).returncode == 0
-    la = [json.loads(line) for line in open(a / "log.jsonl")]
-    lb = [json.loads(line) for line in open(b / "log.jsonl")]
+    la = [json.loads(line) for line in open(a / "train.jsonl")]
+    lb = [json.loads(line) for line in open(b / "train.jsonl")]
     assert [r["step"] for r in lb] == [1, 2, 3, 4, 5, 6]
     for ra, rb in zip(la, lb):
         for k in ra:

@@ -2,8 +2,9 @@
 
 A lesson writes its own ``step`` function (forward, loss, ``backward()``,
 ``optimizer.step()``): that is what it teaches. :func:`fit` calls it on
-successive batches and does the rest: the progress line, the loss log, the
-checkpoints and resuming. :func:`evaluate` and :func:`map_batches` run a
+successive batches, or hands it the batch source so that it can pull several
+(a GAN's critic updates), and does the rest: the progress line, the loss log,
+the checkpoints and resuming. Both chapters train through it. :func:`evaluate` and :func:`map_batches` run a
 model over a whole array in batches without recording a graph.
 """
 import os
@@ -32,12 +33,16 @@ def _chunks(arrays, batch_size, device):
 
 def fit(step, batches, steps, run, name="train", models=None, optimizers=None, state=None,
         resume=False, device="cpu", print_every=100, checkpoint_every=1000,
-        callback=None, callback_steps=()):
+        callback=None, callback_steps=(), pull=False):
     """Train for ``steps`` iterations of ``step(*batch) -> {"loss": float, ...}``.
 
     Each iteration takes the next batch from ``batches`` (a
-    :class:`tinygen.data.Batches`), turns its arrays into Tensors on
-    ``device`` and calls ``step`` with them. The returned numbers are logged
+    :class:`tinygen.utils.data.Batches`), turns its arrays into Tensors on
+    ``device`` and calls ``step`` with them. With ``pull=True`` it calls
+    ``step(next_batch)`` instead, where ``next_batch()`` returns the next
+    batch's Tensor (a tuple of Tensors when ``batches`` holds several
+    arrays), so one iteration can draw as many batches as it needs: WGAN's
+    n_critic critic updates per generator update. The returned numbers are logged
     to ``<run>/<name>.jsonl`` with the step and shown on the progress line
     (``[name] step 200/2000 | loss 0.0213 | 41.2 it/s | ETA 0m43s``).
 
@@ -55,12 +60,16 @@ def fit(step, batches, steps, run, name="train", models=None, optimizers=None, s
         run: a :class:`tinygen.run.RunDir`.
         name: this stage's name (file names, progress prefix).
         models, optimizers: dicts name -> Module / Optimizer to checkpoint.
-        state: optional dict of NumPy arrays or JSON values the lesson keeps
-            across a resume (e.g. reconstruction snapshots); saved in the
-            checkpoint and updated in place when resuming.
+        state: optional dict of what the lesson keeps across a resume: NumPy
+            arrays or JSON values (e.g. reconstruction snapshots), updated in
+            place when resuming; or objects with ``state_dict()`` (a dict of
+            arrays or JSON values) and ``load_state_dict(d)``, such as
+            :class:`tinygen.utils.gan.SampleGif`, restored through them.
         callback, callback_steps: ``callback(step)`` runs after each listed
             step (0 means before the first one), e.g. to snapshot samples.
             The models are put back in training mode after it.
+        pull: False calls ``step(*tensors)`` with one batch; True calls
+            ``step(next_batch)`` with the batch source.
 
     Returns:
         The stage's log: a list of dicts, one per step.
@@ -74,18 +83,22 @@ def fit(step, batches, steps, run, name="train", models=None, optimizers=None, s
     models, optimizers = models or {}, optimizers or {}
     ckpt = run.file(name + ".npz")
     start = 0
+    state = {} if state is None else state
     if resume and os.path.exists(ckpt):
         saved = load_checkpoint(ckpt, models, optimizers)
         start = saved["step"]
         batches.load_state_dict(saved["extra"].pop("batches"))
-        if state is not None:
-            state.update(saved["extra"])
+        _restore_state(state, saved["extra"])
         print(f"[{name}] resumed at step {start}" + (" (finished)" if start >= steps else ""))
     run.reset_log(name, start if resume else None)
     callback_steps = set(callback_steps)
 
     def save(s):
-        save_checkpoint(ckpt, s, models, optimizers, extra={"batches": batches.state_dict(), **(state or {})})
+        save_checkpoint(ckpt, s, models, optimizers, extra={"batches": batches.state_dict(), **_flat_state(state)})
+
+    def next_batch():
+        tensors = _to_tensors(batches.next_batch(), device)
+        return tensors[0] if len(tensors) == 1 else tuple(tensors)
 
     def call_back(s):
         if callback is not None and s in callback_steps:
@@ -99,7 +112,7 @@ def fit(step, batches, steps, run, name="train", models=None, optimizers=None, s
         call_back(0)
     progress = Progress(steps, start=start, every=print_every, prefix=name)
     for s in range(start + 1, steps + 1):
-        values = step(*_to_tensors(batches.next_batch(), device))
+        values = step(next_batch) if pull else step(*_to_tensors(batches.next_batch(), device))
         if not isinstance(values, dict):
             raise ValueError(f"step: expected a dict of floats, got {type(values).__name__}")
         record = {"step": s, **{k: float(v) for k, v in values.items()}}
@@ -111,6 +124,25 @@ def fit(step, batches, steps, run, name="train", models=None, optimizers=None, s
     if start == 0 and steps == 0:
         save(0)
     return run.history(name)
+
+
+def _flat_state(state):
+    # An object's state_dict() entries are stored as "<name>.<key>" beside the plain values.
+    flat = {}
+    for k, v in state.items():
+        if hasattr(v, "state_dict"):
+            flat.update({f"{k}.{kk}": vv for kk, vv in v.state_dict().items()})
+        else:
+            flat[k] = v
+    return flat
+
+
+def _restore_state(state, saved):
+    for k, v in list(state.items()):
+        if hasattr(v, "load_state_dict"):
+            prefix = k + "."
+            v.load_state_dict({kk[len(prefix):]: saved.pop(kk) for kk in list(saved) if kk.startswith(prefix)})
+    state.update(saved)
 
 
 def map_batches(fn, *arrays, batch_size=500, device="cpu"):
