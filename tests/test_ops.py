@@ -448,12 +448,51 @@ def test_binary_cross_entropy(device):
     assert tg.gradcheck(fn, [p]) and tg.gradgradcheck(fn, [p])
     g, = tg.grad(fn(p), p)
     np.testing.assert_allclose(g.numpy(), (pn - tn) / (pn * (1 - pn)), rtol=1e-10)
-    # At the bounds: finite, not inf or nan.
-    edge = tg.tensor([0.0, 1.0], dtype="float64", device=device)
-    assert np.isfinite(F.binary_cross_entropy(edge, tg.tensor([1.0, 0.0], dtype="float64",
-                                                               device=device)).item())
     with pytest.raises(ValueError, match="target"):
         F.binary_cross_entropy(p, rand64(5, 4, device=device))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_binary_cross_entropy_at_the_bounds(dtype, device):
+    # PyTorch's values: each log is floored at -100, so p = 0 or 1 costs at most 100 nats.
+    p = tg.tensor([0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.5], dtype=dtype, device=device, requires_grad=True)
+    t = tg.tensor([0.0, 1.0, 0.0, 1.0, 0.25, 0.75, 0.3], dtype=dtype, device=device)
+    loss = F.binary_cross_entropy(p, t, reduction="none")
+    np.testing.assert_allclose(loss.numpy(), [0.0, 100.0, 100.0, 0.0, 25.0, 25.0, np.log(2)], rtol=1e-6)
+    assert loss.dtype == np.dtype(dtype)
+    # PyTorch's backward (p - t) / max(p (1 - p), 1e-12): finite, never nan, at p = 0 and 1.
+    g, = tg.grad(loss, p, grad_outputs=tg.tensor(np.ones(7), dtype=dtype, device=device))
+    np.testing.assert_allclose(g.numpy(), [0.0, -1e12, 1e12, 0.0, -0.25e12, 0.25e12, 0.2 / 0.25], rtol=1e-6)
+
+
+def test_binary_cross_entropy_keeps_the_gradient_of_a_saturated_sigmoid(device):
+    # sigmoid(±18) is within 1.6e-8 of 0 or 1: a clamp of p into [1e-7, 1 - 1e-7]
+    # would make d loss / d logit exactly 0 here; the right value is sigmoid(x) - t.
+    logits = np.random.default_rng(12).uniform(16.5, 20.0, (2, 4)) * np.array([[1.0], [-1.0]])  # both tails
+    x = tg.tensor(logits, dtype="float64", device=device, requires_grad=True)
+    t = rand64(2, 4, device=device, seed=13, low=0.0, high=1.0, requires_grad=False)
+    fn = lambda x: F.binary_cross_entropy(F.sigmoid(x), t, reduction="none")  # noqa: E731
+    cot = tg.tensor(np.random.default_rng(14).standard_normal((2, 4)), dtype="float64", device=device)
+    g, = tg.grad(fn(x), x, grad_outputs=cot)
+    s = 1 / (1 + np.exp(-x.numpy()))
+    np.testing.assert_allclose(g.numpy(), cot.numpy() * (s - t.numpy()), rtol=1e-6)
+    np.testing.assert_allclose(fn(x).numpy(), F.binary_cross_entropy_with_logits(x, t, "none").numpy(),
+                               rtol=1e-6)
+    # eps 1e-3: log(1 - p) of a p stored to 1e-16 is only good to ~1e-8 here, and the
+    # curvature in x (s(1 - s) ~ 1e-8) makes the truncation error negligible.
+    assert tg.gradcheck(fn, [x], eps=1e-3) and tg.gradgradcheck(fn, [x], eps=1e-3)
+
+
+def test_binary_cross_entropy_derivatives_near_the_bounds(device):
+    # p within 1e-5..1e-4 of 0 and of 1 (an old clamp at 1e-7 would pass these;
+    # the ones of the test above it would not), target differentiated too.
+    rng = np.random.default_rng(15)
+    d = rng.uniform(1e-5, 1e-4, (2, 3))
+    p = tg.tensor(np.concatenate([d, 1 - d]), dtype="float64", device=device, requires_grad=True)
+    t = rand64(4, 3, device=device, seed=16, low=0.0, high=1.0)
+    fn = lambda p, t: F.binary_cross_entropy(p, t, reduction="none")  # noqa: E731
+    assert tg.gradcheck(fn, [p, t], eps=1e-9, rtol=1e-4)
+    assert tg.gradgradcheck(fn, [p, t], eps=1e-9, rtol=1e-3)
 
 
 def test_kl_divergence(device):

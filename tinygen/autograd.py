@@ -186,7 +186,21 @@ class Function:
     _counter = itertools.count()
 
     def __call__(self, *inputs):
+        """Run ``forward`` on the inputs' arrays and, when grad is enabled and
+        an input requires grad, record this Function as the outputs' creator.
+
+        Returns:
+            A Tensor, or a list of Tensors for a multi-output Function.
+
+        Raises:
+            ValueError: the inputs mix floating dtypes (e.g. a float32
+                parameter and a float64 input). NumPy would silently upcast
+                the result, and with it the whole model's gradients and
+                optimizer state, to float64. (An integer or bool input is
+                cast to the floating input's dtype instead, as in PyTorch.)
+        """
         inputs = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+        inputs = _check_float_dtypes(self, inputs)
         ys = self.forward(*[x.data for x in inputs])
         ys = ys if isinstance(ys, tuple) else (ys,)
         outputs = [Tensor(y) for y in ys]
@@ -212,8 +226,34 @@ class Function:
         raise NotImplementedError
 
 
+def _check_float_dtypes(f, inputs):
+    """The inputs of ``f``, checked for one floating dtype, with integer and bool
+    inputs that would promote it (NumPy: float32 * int64 -> float64) cast to it,
+    as PyTorch's type promotion does (the floating operand's dtype wins).
+
+    Raises:
+        ValueError: two floating inputs have different dtypes.
+    """
+    ref = next((i for i, x in enumerate(inputs) if x.dtype.kind == "f"), None)
+    if ref is None:
+        return inputs
+    dtype = inputs[ref].dtype
+    out = list(inputs)
+    for i, x in enumerate(inputs):
+        if x.dtype == dtype:
+            continue
+        if x.dtype.kind == "f":
+            raise ValueError(
+                f"{type(f).__name__}: inputs[{i}]: expected dtype {dtype} "
+                f"(the dtype of inputs[{ref}], shape {inputs[ref].shape}), got {x.dtype} "
+                f"(shape {x.shape}); tinygen does not upcast silently, cast one with .astype()")
+        if x.dtype.kind in "biu" and np.result_type(x.dtype, dtype) != dtype and not x.requires_grad:
+            out[i] = Tensor(x.data.astype(dtype))
+    return out
+
+
 def _as_grad(g, like):
-    """Validate a user-supplied cotangent for ``like`` and wrap it as a Tensor."""
+    """Validate a user-supplied cotangent for ``like`` and wrap it as a Tensor of its dtype."""
     if g is None:
         if like.size != 1:
             raise ValueError(f"grad: can be omitted only for a one-element output, "
@@ -225,6 +265,8 @@ def _as_grad(g, like):
         g = Tensor(xp.asarray(g, dtype=like.dtype))
     if g.shape != like.shape:
         raise ValueError(f"grad: expected shape {like.shape} (the output's), got {g.shape}")
+    if g.dtype != like.dtype:  # as PyTorch: the cotangent takes the output's dtype
+        g = g.astype(like.dtype)
     return g
 
 

@@ -224,10 +224,20 @@ def upsample_conv2d(x, weight, bias=None):
 def linear(x, weight, bias=None):
     """y = x Wᵀ + b. x: (..., in_features); weight: (out_features, in_features); bias: (out_features,).
 
+    All three share one floating dtype: a float64 x is not silently mixed
+    into a float32 layer (cast x, or the layer with ``Module.astype``).
+
     Raises:
-        ValueError: x's last dim differs from weight's in_features.
+        ValueError: x's last dim differs from weight's in_features, bias has
+            the wrong shape, or x or bias has a dtype other than weight's.
     """
     if x.shape[-1] != weight.shape[1]:
         raise ValueError(f"x: expected last dim {weight.shape[1]} (weight's in_features), got shape {x.shape}")
+    if x.dtype != weight.dtype:
+        raise ValueError(f"x: expected dtype {weight.dtype} (weight's), got {x.dtype}; "
+                         f"cast x with .astype('{weight.dtype}') or the layer with .astype('{x.dtype}')")
+    if bias is not None and (bias.shape != (weight.shape[0],) or bias.dtype != weight.dtype):
+        raise ValueError(f"bias: expected shape ({weight.shape[0]},) and dtype {weight.dtype} (weight's), "
+                         f"got shape {bias.shape} and dtype {bias.dtype}")
     y = matmul(x, weight.T)
     return y if bias is None else y + bias

@@ -1,5 +1,9 @@
-"""Losses, as composites of differentiable ops."""
-from .activation import clamp, softplus
+"""Losses, as composites of differentiable ops (BCE on probabilities as one Function)."""
+import numpy as np
+
+from ..autograd import Function
+from ..backend import get_array_module
+from .activation import maximum, softplus, where
 from .arith import exp, log
 from .reduce import mean, sum as _sum
 
@@ -50,24 +54,78 @@ def mse_loss(input, target, reduction="mean"):
     return _reduce(d * d, reduction)
 
 
-def binary_cross_entropy(probs, target, reduction="mean", eps=1e-7):
-    """Binary cross-entropy on probabilities: -[t log p + (1-t) log(1-p)].
+_LOG_FLOOR = -100.0   # PyTorch clamps each log term of BCE at -100
+_GRAD_EPS = 1e-12     # ...and caps 1 / (p (1 - p)) in its backward at 1e12
 
-    p is clamped into [eps, 1 - eps] before the logs, so a saturated sigmoid
-    gives a large finite loss instead of inf; inside the bounds the gradient
-    (and the second derivative) is the exact one. Prefer
-    :func:`binary_cross_entropy_with_logits` when you have the logits.
-    Shapes alike; floats; target in [0, 1]. Source: the Bernoulli decoder of a
-    VAE (Kingma & Welling 2014, appendix C.1; slide 002).
+
+def _floored_log(x):
+    """max(log x, -100) as a composite: log where log x >= -100, else the constant -100.
+
+    The inner ``where`` keeps log(0) out of the graph, so the gradient is
+    1/x inside and exactly 0 (not nan) where the floor applies.
+    """
+    xp = get_array_module(x.data)
+    with np.errstate(divide="ignore"):
+        inside = xp.log(x.data) >= _LOG_FLOOR
+    return where(inside, log(where(inside, x, 1.0)), _LOG_FLOOR)
+
+
+class BinaryCrossEntropy(Function):
+    """l = -[t max(log p, -100) + (1 - t) max(log(1 - p), -100)], elementwise.
+
+    dl/dp = (p - t) / max(p (1 - p), 1e-12) and dl/dt = max(log(1 - p), -100)
+    - max(log p, -100), both written in tinygen ops so that they can be
+    differentiated again. These are PyTorch's value and backward
+    (``torch.nn.functional.binary_cross_entropy``).
+    """
+
+    def forward(self, p, t):
+        xp = get_array_module(p)
+        with np.errstate(divide="ignore"):
+            log_p = xp.maximum(xp.log(p), _LOG_FLOOR)
+            log_1mp = xp.maximum(xp.log(1 - p), _LOG_FLOOR)
+        return -(t * log_p + (1 - t) * log_1mp)
+
+    def backward(self, gy):
+        p, t = self.inputs
+        gp = gy * (p - t) / maximum(p * (1 - p), _GRAD_EPS) if self.needs_grad[0] else None
+        gt = gy * (_floored_log(1 - p) - _floored_log(p)) if self.needs_grad[1] else None
+        return gp, gt
+
+
+def binary_cross_entropy(probs, target, reduction="mean"):
+    """Binary cross-entropy on probabilities: -[t log p + (1-t) log(1-p)], as PyTorch.
+
+    Each log is clamped from below at -100, so p = 0 or 1 gives a finite loss
+    (100 per element at most) instead of inf. The gradient is PyTorch's,
+    (p - t) / max(p (1 - p), 1e-12): the exact derivative whenever
+    p (1 - p) >= 1e-12, so a nearly saturated sigmoid still passes a
+    gradient back (a GAN discriminator keeps teaching the generator).
+    Clamping p itself would zero it instead. Through a sigmoid that saturates
+    all the way to p = 1.0 in floating point the logit gradient is 0, as in
+    PyTorch: prefer :func:`binary_cross_entropy_with_logits` when you have
+    the logits.
+
+    Args:
+        probs: any shape, float32/float64, values in [0, 1].
+        target: same shape and dtype (an array is cast to probs' dtype),
+            values in [0, 1].
+        reduction: "mean" (default), "sum" or "none" (elementwise).
+
+    Returns:
+        A scalar Tensor, or the elementwise loss for "none", in nats.
+        Differentiable to any order in probs and target.
 
     Raises:
         ValueError: shapes differ, or ``reduction`` is unknown.
+
+    Source: the Bernoulli decoder of a VAE (Kingma & Welling 2014, appendix
+    C.1); the clamp and backward follow PyTorch's ``binary_cross_entropy``.
     """
     from ._util import as_tensor
     target = as_tensor(target, probs)
     _check_same_shape(probs, target)
-    p = clamp(probs, eps, 1 - eps)
-    return _reduce(-(target * log(p) + (1 - target) * log(1 - p)), reduction)
+    return _reduce(BinaryCrossEntropy()(probs, target), reduction)
 
 
 def kl_divergence(mu, logvar, mu_prior=None, logvar_prior=None, reduction="batchmean"):

@@ -1,7 +1,7 @@
 """Shape ops: they move elements around, so each backward moves gradients back."""
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, Tensor
 from ..backend import as_device, get_array_module
 from ._util import normalize_axis
 
@@ -155,9 +155,19 @@ def flatten(x, start_dim=1, end_dim=-1):
 
 
 def getitem(x, index):
-    """``x[index]``: basic slicing (ints, slices, None, ...) or integer-array indexing."""
-    if hasattr(index, "data") and not isinstance(index, (np.ndarray,)):
-        index = index.data  # a Tensor of indices
+    """``x[index]``: basic slicing (ints, slices, None, ...) or integer-array indexing.
+
+    ``index`` may be a Tensor of indices (its data is used; it gets no
+    gradient), a NumPy or CuPy array or scalar, or a tuple of these. The
+    result has NumPy's shape for ``x.data[index]``; the gradient adds up
+    over repeated indices.
+    """
+    # Only a Tensor is unwrapped. Testing for a ``.data`` attribute is not
+    # enough: CuPy arrays (a memory pointer) and NumPy scalars have one too.
+    if isinstance(index, Tensor):
+        index = index.data
+    elif isinstance(index, tuple):
+        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
     return GetItem(index)(x)
 
 
