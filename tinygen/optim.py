@@ -53,27 +53,40 @@ class Optimizer:
                 "state": [{k: as_device(v, "cpu").copy() if hasattr(v, "shape") else v for k, v in s.items()}
                           for s in self.state]}
 
-    def load_state_dict(self, state):
-        """Restore what :meth:`state_dict` returned.
+    def check_state_dict(self, state):
+        """Raise exactly as :meth:`load_state_dict` would, without changing anything.
 
         Raises:
-            ValueError: the number of parameters or a state array's shape differs.
+            ValueError: the hyperparameter names, the number of parameters, or
+                a state array's shape differs.
         """
+        if set(state["defaults"]) != set(self.defaults):
+            raise ValueError(f"state['defaults']: expected the hyperparameters {sorted(self.defaults)} "
+                             f"of {type(self).__name__}, got {sorted(state['defaults'])}")
         if len(state["state"]) != len(self.params):
             raise ValueError(f"state: expected state for {len(self.params)} parameters, "
                              f"got {len(state['state'])}")
+        for i, (p, s) in enumerate(zip(self.params, state["state"])):
+            for k, v in s.items():
+                if np.ndim(v) != 0 and np.shape(v) != p.shape:
+                    raise ValueError(f"state[{i}][{k!r}]: expected shape {p.shape}, got {np.shape(v)}")
+
+    def load_state_dict(self, state):
+        """Restore what :meth:`state_dict` returned, all or nothing: everything
+        is checked before anything changes.
+
+        Raises:
+            ValueError: as :meth:`check_state_dict`.
+        """
+        self.check_state_dict(state)
+        restored = []
+        for p, s in zip(self.params, state["state"]):
+            # a 0-d value is a counter, e.g. Adam's per-parameter step
+            restored.append({k: int(v) if np.ndim(v) == 0 else as_device(np.asarray(v, dtype=p.dtype), p.device)
+                             for k, v in s.items()})
         self.defaults.update(state["defaults"])
         self.step_count = int(state["step_count"])
-        for i, (p, s) in enumerate(zip(self.params, state["state"])):
-            restored = {}
-            for k, v in s.items():
-                if np.ndim(v) == 0:  # a counter, e.g. Adam's per-parameter step
-                    restored[k] = int(v)
-                    continue
-                if v.shape != p.shape:
-                    raise ValueError(f"state[{i}][{k!r}]: expected shape {p.shape}, got {v.shape}")
-                restored[k] = as_device(np.asarray(v, dtype=p.dtype), p.device)
-            self.state[i] = restored
+        self.state = restored
 
 
 class SGD(Optimizer):

@@ -51,7 +51,9 @@ def load_checkpoint(path, models, optimizers=None):
     Raises:
         FileNotFoundError: no file at ``path``.
         ValueError: the file is not a tinygen checkpoint or does not match the
-            models (missing keys, wrong shapes).
+            models or optimizers (missing keys, wrong shapes, another
+            optimizer's hyperparameters). Nothing is changed then: every
+            model and optimizer state is checked before any is loaded.
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"path: no checkpoint at {path}")
@@ -85,8 +87,13 @@ def load_checkpoint(path, models, optimizers=None):
         if "betas" in om["defaults"]:  # JSON turned the tuple into a list
             om["defaults"]["betas"] = tuple(om["defaults"]["betas"])
         optim_states[name] = {"defaults": om["defaults"], "step_count": om["step_count"], "state": per_param}
+        try:
+            opt.check_state_dict(optim_states[name])
+        except (KeyError, ValueError) as e:
+            raise ValueError(f"optimizers[{name!r}]: checkpoint does not match: {e}") from e
+    # Everything matched: only now change models, optimizers and the RNG.
     for name, m in models.items():
-        m.load_state_dict(states[name])  # already checked above
+        m.load_state_dict(states[name])
     for name, opt in (optimizers or {}).items():
         opt.load_state_dict(optim_states[name])
     set_rng_state(meta["rng"])
