@@ -159,3 +159,27 @@ def test_tolerances_are_honoured(device):
     assert tg.gradcheck(lambda t: Square(2.0002)(t), [x])
     with pytest.raises(GradcheckError):
         tg.gradcheck(lambda t: Square(2.0002)(t), [x], atol=1e-9, rtol=1e-6)
+
+
+class DetachedCotangent(tg.Function):
+    """y = x²/2 whose backward uses gy as a constant: right at first order, and its
+    derivative in x is right too; only its derivative in the cotangent, x, is lost.
+    Only a gradgradcheck that differentiates with respect to v catches it."""
+
+    def forward(self, x):
+        return 0.5 * x * x
+
+    def backward(self, gy):
+        return tg.Tensor(gy.data) * self.inputs[0]
+
+
+@pytest.mark.parametrize("shape", [SMALL, LARGE])
+def test_gradgradcheck_checks_the_derivative_with_respect_to_the_cotangent(shape, device):
+    x = rand64(*shape, device=device)
+    assert tg.gradcheck(lambda t: DetachedCotangent()(t), [x])  # first order is right
+    # d/dx of v * x is v, also right: with v a constant, the second-order check would pass
+    v = rand64(*shape, device=device, seed=1, requires_grad=False)
+    assert tg.gradcheck(lambda t: tg.grad(DetachedCotangent()(t), t, v, create_graph=True)[0], [x])
+    with pytest.raises(GradcheckError, match=f"input 1 \\(shape \\({shape[0]}, {shape[1]}\\)\\)|random direction"):
+        tg.gradgradcheck(lambda t: DetachedCotangent()(t), [x])
+    assert tg.gradgradcheck(lambda t: 0.5 * t * t, [x])  # control: the engine's ops pass
