@@ -125,13 +125,19 @@ class Adam(Optimizer):
         state["step"] = t = state.get("step", 0) + 1
         m = state.setdefault("exp_avg", xp.zeros_like(w))
         v = state.setdefault("exp_avg_sq", xp.zeros_like(w))
+        # In place, through two scratch arrays instead of a fresh temporary per
+        # operation (each full-size temporary is a memory pass plus page faults).
+        a, b = xp.empty_like(w), xp.empty_like(w)
         m *= b1
-        m += (1 - b1) * g
+        m += xp.multiply(g, 1 - b1, out=a)                        # m = b1 m + (1-b1) g
         v *= b2
-        v += (1 - b2) * (g * g)
-        denom = xp.sqrt(v / (1 - b2 ** t))
-        denom += eps
-        w -= (lr / (1 - b1 ** t)) * m / denom
+        xp.multiply(g, g, out=a)
+        a *= 1 - b2
+        v += a                                                    # v = b2 v + (1-b2) g^2
+        xp.sqrt(xp.divide(v, 1 - b2 ** t, out=a), out=a)
+        a += eps                                                  # sqrt(v / (1-b2^t)) + eps
+        xp.multiply(m, lr / (1 - b1 ** t), out=b)
+        w -= xp.divide(b, a, out=b)
 
 
 class RMSprop(Optimizer):
