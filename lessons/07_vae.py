@@ -91,6 +91,16 @@ print(f"data: {args.dataset}, {len(x_train)} train / {len(x_test)} test images o
 # *standard deviation* multiplies ε, since Var(σ ε) = σ².)
 
 # %%
+def reparameterize(mu, logvar):
+    """A sample z ~ N(μ, diag e^logvar), differentiable in μ and log σ²: z = μ + σ ⊙ ε.
+
+    mu, logvar: (N, z_dim) Tensors. Returns (N, z_dim); ε comes from tinygen's
+    global generator (``tg.manual_seed``).
+    """
+    eps = tg.randn(*mu.shape, dtype=mu.dtype, device=mu.device)
+    return mu + F.exp(0.5 * logvar) * eps                    # σ = e^{½ log σ²}, not σ²
+
+
 class VAE(nn.Module):
     """x (N, 1, 28, 28) -> (logits of p(x|z) (N, 1, 28, 28), μ (N, z), log σ² (N, z))."""
 
@@ -108,9 +118,7 @@ class VAE(nn.Module):
 
     def forward(self, x):
         mu, logvar = self.encode(x)
-        eps = tg.randn(*mu.shape, device=mu.device)
-        z = mu + F.exp(0.5 * logvar) * eps                    # the reparameterisation trick
-        return self.decoder(z), mu, logvar
+        return self.decoder(reparameterize(mu, logvar)), mu, logvar
 
 
 def decode_mean(model, z):

@@ -3,12 +3,14 @@
 Every gradient test takes the ``device`` fixture, so it runs on NumPy and,
 where CuPy sees a GPU, on CuPy; without one the CuPy cases skip cleanly.
 """
+import ast
 import gzip
 import os
 import struct
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -83,3 +85,26 @@ def data_env(tmp_path_factory):
 def run(args, env, cwd):
     return subprocess.run([sys.executable] + args, env=env, cwd=cwd, capture_output=True, text=True,
                           timeout=300)
+
+
+def lesson_definitions(path, *names):
+    """The functions and classes ``names`` of a lesson script, without running it.
+
+    Only the lesson's imports and the named top-level ``def``/``class``
+    statements are executed, so no flags are parsed, no data is loaded and
+    nothing trains; the test gets the very code the lesson runs. A name the
+    definitions use but do not import (a global the lesson sets later) is
+    unavailable, so keep tested definitions free of such globals.
+
+    Raises:
+        LookupError: a name is not defined at the top level of the lesson.
+    """
+    tree = ast.parse(Path(path).read_text(), filename=str(path))
+    keep = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
+            or (isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in names)]
+    found = {node.name for node in keep if not isinstance(node, (ast.Import, ast.ImportFrom))}
+    if set(names) - found:
+        raise LookupError(f"names: {sorted(set(names) - found)} not defined at the top level of {path}")
+    namespace = {"__name__": "lesson_definitions"}
+    exec(compile(ast.Module(body=keep, type_ignores=[]), str(path), "exec"), namespace)
+    return SimpleNamespace(**{n: namespace[n] for n in names})

@@ -10,7 +10,8 @@ import os
 import numpy as np
 import pytest
 
-from conftest import run  # noqa: E402  (data_env is a conftest fixture)
+import tinygen as tg
+from conftest import lesson_definitions, run  # noqa: E402  (data_env is a conftest fixture)
 from tinygen.utils.data import load_train_test
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -108,3 +109,41 @@ def test_vae_flags(data_env, tmp_path):
     for flags, message in ((["--sigma", "0"], "--sigma"), (["--z-dim", "0"], "--z-dim")):
         r = run([VAE, "--quick", "--out", str(tmp_path / "bad")] + flags, data_env, tmp_path)
         assert r.returncode != 0 and message in r.stderr, r.stderr[-1000:]
+
+
+def test_vae_reparameterisation_samples_with_the_standard_deviation():
+    # The lesson's own function (no training): with log σ² = log 4 the samples
+    # must have std σ = 2. Using the variance, μ + σ² ε, would give std 4.
+    reparameterize = lesson_definitions(VAE, "reparameterize").reparameterize
+    tg.manual_seed(0)
+    n = 200_000
+    mu = tg.tensor(np.full((n, 2), [0.0, 3.0]), dtype="float64", requires_grad=True)
+    logvar = tg.tensor(np.full((n, 2), math.log(4.0)), dtype="float64", requires_grad=True)
+    z = reparameterize(mu, logvar)
+    assert z.shape == (n, 2) and z.dtype == np.float64
+    zn = z.numpy()
+    np.testing.assert_allclose(zn.std(axis=0), [2.0, 2.0], atol=0.02)   # standard error ~0.003
+    np.testing.assert_allclose(zn.mean(axis=0), [0.0, 3.0], atol=0.02)
+    # The gradient flows through the sample: dz/dμ = 1, dz/dlog σ² = ½ σ ε = ½ (z - μ).
+    v = np.random.default_rng(1).standard_normal((n, 2))
+    g_mu, g_logvar = tg.grad(z, [mu, logvar], grad_outputs=tg.tensor(v, dtype="float64"))
+    np.testing.assert_allclose(g_mu.numpy(), v)
+    np.testing.assert_allclose(g_logvar.numpy(), v * 0.5 * (zn - mu.numpy()), rtol=1e-10, atol=1e-12)
+
+
+def test_vae_loss_is_bernoulli_reconstruction_plus_closed_form_kl():
+    d = lesson_definitions(VAE, "bernoulli_nll", "neg_elbo")
+    rng = np.random.default_rng(2)
+    logits, x = rng.standard_normal((3, 1, 4, 4)), rng.uniform(0, 1, (3, 1, 4, 4))
+    mu, logvar = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
+    as_t = lambda a: tg.tensor(a, dtype="float64")  # noqa: E731
+
+    def model(batch):  # stands in for the VAE: fixed outputs
+        return as_t(logits), as_t(mu), as_t(logvar)
+
+    loss, recon, kl = d.neg_elbo(model, d.bernoulli_nll, as_t(x))
+    p = 1 / (1 + np.exp(-logits))
+    ref_recon = -(x * np.log(p) + (1 - x) * np.log(1 - p)).sum() / 3          # summed over pixels, per image
+    ref_kl = 0.5 * (np.exp(logvar) + mu ** 2 - 1 - logvar).sum() / 3          # Kingma & Welling, appendix B
+    np.testing.assert_allclose([recon.item(), kl.item(), loss.item()], [ref_recon, ref_kl, ref_recon + ref_kl],
+                               rtol=1e-10)
