@@ -277,8 +277,10 @@ def inception_score_from_probs(probs, splits=10):
 
     Salimans et al. 2016, "Improved Techniques for Training GANs", sec. 4,
     computed as their code does: the N rows are cut into ``splits`` equal
-    consecutive parts; in each part p(y) is the mean of its rows and the score
-    is exp of the mean KL(p(y|x) ‖ p(y)) (natural log). Since
+    parts; in each part p(y) is the mean of its rows and the score is exp of
+    the mean KL(p(y|x) ‖ p(y)) (natural log). The rows are first put in a
+    fixed pseudo-random order, so that samples sorted by class (a conditional
+    GAN's, say) do not give each split a single class. Since
     E KL = H(y) - E H(y|x), the score is high when each prediction is
     confident (low H(y|x): saliency) and the classes are balanced (high H(y):
     diversity); it lies in [1, K].
@@ -296,6 +298,7 @@ def inception_score_from_probs(probs, splits=10):
     probs = _check_probs(probs)
     if not isinstance(splits, (int, np.integer)) or not 1 <= splits <= len(probs):
         raise ValueError(f"splits: expected an int in [1, N={len(probs)}], got {splits!r}")
+    probs = probs[np.random.default_rng(0).permutation(len(probs))]
     # xlogx with 0 log 0 = 0: clip only inside the log.
     log_p = np.log(np.maximum(probs, 1e-300))
     scores = []
