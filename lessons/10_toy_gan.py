@@ -1,0 +1,503 @@
+# %% [markdown]
+# # Lesson 10: a GAN in two dimensions: the minimax game, its two generator losses, mode collapse
+#
+# The original GAN (Goodfellow et al. 2014) with MLPs on points in the
+# plane, where everything a GAN does can be seen and counted: the data are
+# mixtures of small Gaussians, so "how many modes did the generator find" is
+# a number, measured the way PacGAN (Lin et al. 2018) measures it. The
+# lesson follows the lecture's slides on the minimax game, on the
+# minimax-versus-heuristic generator loss and on mode collapse:
+# - the two generator losses and their gradients, as functions of D(G(z));
+# - both trained on the ring of 8 and the grid of 25 Gaussians, with the
+#   modes covered over training against PacGAN's plain GAN;
+# - a weak and a strong discriminator (k D steps per G step), and the
+#   slide's adaptive schedule;
+# - a run that collapses, and what collapse looks like.
+#
+#     python lessons/10_toy_gan.py                 # all runs, minutes on a 2-core CPU
+#     python lessons/10_toy_gan.py --quick         # seconds, for the tests
+#     python lessons/10_toy_gan.py --resume        # continue an interrupted run, run by run
+#
+# Outputs in `--out` (default `runs/10_toy_gan`): `training.gif` (the main
+# run's samples over the data), `generator_losses.png`, `losses.png`,
+# `samples.png` (every run's final samples), `coverage.png`, `collapse.png`,
+# `metrics.json`, and per run a log `<run>.jsonl` and a resumable `<run>.npz`.
+
+# %%
+import os
+import time
+
+import numpy as np
+
+import tinygen as tg
+from tinygen import functional as F
+from tinygen import nn, optim
+from tinygen.utils import viz  # (viz selects matplotlib's Agg backend)
+import matplotlib.pyplot as plt
+from tinygen.utils.data import Batches
+from tinygen.utils.metrics import mode_coverage
+from tinygen.utils.gan import GAN_POSITIVE, GAN_QUICK, add_gan_flags, export_samples, generate
+from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.toy import grid_of_gaussians, ring_of_gaussians
+from tinygen.utils.train import fit
+
+parser = lesson_parser("A GAN on 2-D toy data: minimax vs non-saturating loss, k, mode collapse "
+                       "(Goodfellow et al. 2014; Lin et al. 2018)", steps=3000, batch_size=256,
+                       out=os.path.join("runs", "10_toy_gan"))
+add_gan_flags(parser, sample_every=150, checkpoint_every=500, z_dim=2)
+parser.set_defaults(eval_samples=2500)  # PacGAN counts modes on 2,500 samples
+parser.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate, G and D")
+parser.add_argument("--hidden", type=int, default=128, help="units per hidden layer of G and D")
+parser.add_argument("--layers", type=int, default=3, help="hidden layers of G and D")
+parser.add_argument("--k-strong", type=int, default=5, help="D steps per G step of the strong-D run")
+parser.add_argument("--weak-every", type=int, default=4, help="the weak-D run steps D once per this many G steps")
+parser.add_argument("--t-d", type=float, default=1.2,
+                    help="adaptive run: train D while its loss is above this (2 log 2 = 1.386 is chance)")
+parser.add_argument("--max-d-steps", type=int, default=10, help="adaptive run: at most this many D steps per G step")
+parser.add_argument("--collapse-lr", type=float, default=1e-2, help="learning rate of the run that collapses")
+parser.add_argument("--probe-steps", type=int, default=500, help="D steps against a fixed, untrained G (section 4)")
+parser.add_argument("--runs", default="all", help="comma-separated subset of the runs to train (default all)")
+args = parse_args(parser, quick={**GAN_QUICK, "steps": 12, "batch_size": 64, "sample_every": 4,
+                                 "checkpoint_every": 6, "eval_samples": 500, "probe_steps": 40, "hidden": 32},
+                  positive=("hidden", "layers", "k_strong", "weak_every", "max_d_steps", "probe_steps",
+                            *GAN_POSITIVE))
+for flag in ("lr", "collapse_lr"):
+    if not getattr(args, flag) > 0:
+        parser.error(f"--{flag.replace('_', '-')}: expected a learning rate > 0, got {getattr(args, flag)}")
+if args.export_samples < 0:
+    parser.error(f"--export-samples: expected an integer >= 0, got {args.export_samples}")
+# The runs of section 5, checked here, before anything is written.
+RUNS = {
+    "ring_ns": dict(data="ring", loss="ns", k=1),
+    "ring_minimax": dict(data="ring", loss="minimax", k=1),
+    "grid_ns": dict(data="grid", loss="ns", k=1),
+    "grid_minimax": dict(data="grid", loss="minimax", k=1),
+    "grid_weak": dict(data="grid", loss="ns", k=1 / args.weak_every),
+    "grid_strong": dict(data="grid", loss="ns", k=args.k_strong),
+    "grid_adaptive": dict(data="grid", loss="ns", k="adaptive"),
+    "ring_collapse": dict(data="ring", loss="ns", k=1, lr=args.collapse_lr),
+}
+MAIN = "ring_ns"
+selected = list(RUNS) if args.runs == "all" else [r.strip() for r in args.runs.split(",")]
+unknown = [r for r in selected if r not in RUNS]
+if unknown:
+    parser.error(f"--runs: unknown run(s) {unknown}; choose from {list(RUNS)}")
+if args.export_samples and MAIN not in selected:
+    parser.error(f"--export-samples: the samples come from {MAIN}, which --runs leaves out")
+run = RunDir(args.out)
+PRINT_EVERY = 4 if args.quick else 500
+
+# %% [markdown]
+# ## 1. The data: the ring and the grid
+#
+# Two mixtures of equally weighted, tiny isotropic Gaussians
+# (`tinygen.utils.toy`):
+# - the **ring**: 8 modes on a circle of radius 2, std 0.02 (Metz et al.
+#   2017, "Unrolled GANs", section 3.1; PacGAN's code draws the same ring at
+#   half the scale, radius 1 and std 0.01);
+# - the **grid**: 25 modes at {-4, -2, 0, 2, 4}², std 0.05 (PacGAN, section 5).
+#
+# The modes are 25 to 60 standard deviations apart, so almost all of the
+# plane has zero density: a generator that spreads mass between modes is
+# easy to catch, and one that drops a mode is easy to count.
+#
+# **Mode coverage** (PacGAN's definition, `tinygen.utils.metrics.mode_coverage`):
+# draw 2,500 samples; a sample is *high quality* when it lies within 3 std
+# of its nearest mode; a mode is *covered* when at least one high-quality
+# sample is nearest to it. PacGAN's Table 1 gives a plain GAN (their
+# architecture, averaged over 10 runs) **6.3 of 8** ring modes with 98.2%
+# high-quality samples and **17.3 of 25** grid modes with 94.8%: the
+# reference our plain GAN is compared with.
+
+# %%
+data_rng = np.random.default_rng(args.seed)
+N_DATA = 5_000 if args.quick else 100_000  # PacGAN's training sets have 100,000 points
+DATASETS = {}
+for key, sampler in (("ring", ring_of_gaussians), ("grid", grid_of_gaussians)):
+    points, centers, std = sampler(N_DATA, rng=data_rng)
+    DATASETS[key] = {"points": points, "centers": centers, "std": std}
+    print(f"{key}: {len(points)} points, {len(centers)} modes, std {std}")
+PACGAN_GAN = {"ring": {"modes": 6.3, "high_quality": 0.982}, "grid": {"modes": 17.3, "high_quality": 0.948}}
+
+# %% [markdown]
+# ## 2. The minimax game
+#
+# A generator G maps noise z ~ p_z (here a 2-D standard normal, as in
+# PacGAN) to points G(z); a discriminator D(x) ∈ (0, 1) is the probability
+# that x is real. They play (Goodfellow et al. 2014, eq. 1)
+#
+#     min_G max_D V(D, G) = E_{x~p_data}[log D(x)] + E_{z~p_z}[log(1 − D(G(z)))].
+#
+# For a fixed G, V is maximised pointwise: a log D + b log(1 − D) peaks at
+# D = a/(a + b), so the **optimal discriminator** is (Proposition 1)
+#
+#     D*(x) = p_data(x) / (p_data(x) + p_g(x)),
+#
+# and putting it back gives C(G) = max_D V = −log 4 + 2 JSD(p_data ‖ p_g)
+# (Theorem 1): the generator minimises the Jensen-Shannon divergence, whose
+# only minimum is p_g = p_data, where D* = 1/2 everywhere and V = −log 4.
+#
+# D outputs a logit l, D = σ(l), and maximising V is minimising the binary
+# cross-entropy with label 1 for real points and 0 for generated ones:
+#
+#     L_D = BCE(l_real, 1) + BCE(l_fake, 0) = −E[log D(x)] − E[log(1 − D(G(z)))] = −V,
+#
+# computed from the logits (`F.binary_cross_entropy_with_logits`), which
+# never takes the log of a rounded probability. At the equilibrium
+# L_D = 2 log 2 ≈ 1.386: **a discriminator loss near 1.386 means chance**,
+# not failure.
+#
+# ## 3. Two losses for the generator
+#
+# The minimax generator minimises log(1 − D(G(z))). With D = σ(l),
+# 1 − σ(l) = σ(−l) = 1/(1 + e^l), so
+#
+#     log(1 − σ(l)) = −log(1 + e^l) = −softplus(l),        d/dl = −σ(l) = −D.
+#
+# Early in training D rejects the samples easily: D(G(z)) ≈ 0, and the
+# gradient that reaches G through the logit, −D, vanishes with it. The loss
+# **saturates** exactly when G most needs to learn. Goodfellow et al.
+# (section 3) therefore train G to *maximise* log D(G(z)) instead, the
+# **non-saturating** heuristic:
+#
+#     −log σ(l) = log(1 + e^−l) = softplus(−l),            d/dl = −σ(−l) = −(1 − D).
+#
+# Same fixed point (both push D(G(z)) up), but now the gradient is largest,
+# −1, where D rejects the samples, and small only once G fools D. The
+# figure below draws both losses and their logit gradients against
+# D(G(z)) ∈ (0, 1), computed analytically.
+
+# %%
+d = np.linspace(1e-3, 1 - 1e-3, 999)
+fig, (ax_loss, ax_grad) = plt.subplots(1, 2, figsize=(10, 3.6))
+ax_loss.plot(d, np.log(1 - d), label="minimax: log(1 − D(G(z)))")
+ax_loss.plot(d, -np.log(d), label="non-saturating: −log D(G(z))")
+ax_loss.set_ylim(-5, 5)
+ax_loss.set_ylabel("generator loss (minimised)")
+ax_grad.plot(d, d, label="minimax: |∂/∂l| = D(G(z))")
+ax_grad.plot(d, 1 - d, label="non-saturating: |∂/∂l| = 1 − D(G(z))")
+ax_grad.set_ylabel("|gradient w.r.t. D's logit l|")
+for ax in (ax_loss, ax_grad):
+    ax.set_xlabel("D(G(z))")
+    ax.axvspan(0, 0.1, color="0.9")
+    ax.text(0.012, 0.04, "D rejects\nthe samples", transform=ax.transAxes, fontsize=8, va="bottom")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center")
+fig.suptitle("The two generator losses and their gradients (Goodfellow et al. 2014, section 3)")
+viz.save_figure(fig, run.file("generator_losses.png"), dpi=80)
+
+
+def generator_loss(logits, kind):
+    """G's loss from D's logits on generated points: 'minimax' log(1 − D) or 'ns' −log D, both minimised."""
+    if kind == "minimax":
+        return (-F.softplus(logits)).mean()        # log(1 − σ(l)) = −softplus(l)
+    return F.softplus(-logits).mean()              # −log σ(l) = softplus(−l)
+
+
+# %% [markdown]
+# ## 4. The models, and the saturation measured
+#
+# Both players are MLPs with `--layers` hidden ReLU layers of `--hidden`
+# units (PacGAN used 4 x 400 for G and 3 x 200 maxout units for D; ours is
+# smaller, to train many runs in minutes). G has a linear output: points
+# in the plane are unbounded.
+#
+# Now the saturation on a real network: take a freshly initialised G, train
+# D alone against its samples until D rejects them, and measure the norm of
+# the gradient of each generator loss with respect to G's parameters. Then
+# take one plain SGD step of G on each loss, from the same start, and see
+# how far D(G(z)) moves. (Adam, which trains the runs below, divides each
+# update by a running scale of the gradient, so it partly hides a small
+# gradient; it cannot restore the direction that a vanished gradient lost.)
+
+# %%
+def mlp(n_in, n_out):
+    """(N, n_in) -> (N, n_out): --layers hidden ReLU layers of --hidden units, linear output."""
+    layers, width = [], n_in
+    for _ in range(args.layers):
+        layers += [nn.Linear(width, args.hidden), nn.ReLU()]
+        width = args.hidden
+    return nn.Sequential(*layers, nn.Linear(width, n_out))
+
+
+def make_models(seed, lr):
+    """A fresh (G, D, optG, optD), seeded: the same run starts the same way whatever ran before it."""
+    tg.manual_seed(seed)
+    G, D = mlp(args.z_dim, 2).to(args.device), mlp(2, 1).to(args.device)
+    # β1 = 0.5, the DCGAN choice (Radford et al. 2015): less momentum, for a moving target
+    return G, D, optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999)), optim.Adam(D.parameters(), lr=lr,
+                                                                                  betas=(0.5, 0.999))
+
+
+def d_update(G, D, optD, real):
+    """One discriminator step on L_D = BCE(D(real), 1) + BCE(D(G(z)), 0); returns L_D before the step."""
+    n = real.shape[0]
+    with tg.no_grad():
+        fake = G(tg.randn(n, args.z_dim, device=args.device))
+    loss = (F.binary_cross_entropy_with_logits(D(real), tg.ones(n, 1, device=args.device))
+            + F.binary_cross_entropy_with_logits(D(fake), tg.zeros(n, 1, device=args.device)))
+    optD.zero_grad()
+    loss.backward()
+    optD.step()
+    return loss.item()
+
+
+SGD_LR = 0.1  # a plain step, whose size is the gradient's; Adam divides by the gradient's scale
+
+
+def grad_norm(module):
+    return float(np.sqrt(sum(float((p.grad.numpy().astype(np.float64) ** 2).sum()) for p in module.parameters())))
+
+
+G0, D0, _, optD0 = make_models(args.seed, args.lr)
+probe = fit(lambda next_batch: {"loss_D": d_update(G0, D0, optD0, next_batch())},
+            Batches(DATASETS["ring"]["points"], batch_size=args.batch_size, seed=args.seed), args.probe_steps, run,
+            name="probe", models={"G": G0, "D": D0}, optimizers={"D": optD0}, resume=args.resume,
+            device=args.device, pull=True, print_every=PRINT_EVERY, checkpoint_every=args.probe_steps)
+z_probe = tg.tensor(np.random.default_rng([args.seed, 1]).standard_normal((args.eval_samples, args.z_dim)),
+                    dtype="float32", device=args.device)
+saturation = {}
+D0.requires_grad_(False)
+for kind in ("minimax", "ns"):
+    logits = D0(G0(z_probe))
+    G0.zero_grad()
+    generator_loss(logits, kind).backward()
+    saturation[f"grad_norm_{kind}"] = grad_norm(G0)
+D0.requires_grad_(True)
+saturation["d_fake_mean"] = float(F.sigmoid(logits).numpy().mean())
+saturation["loss_D"] = probe[-1]["loss_D"]
+saturation["loss_D_first"] = probe[0]["loss_D"]
+for kind in ("minimax", "ns"):                     # one plain gradient step of G on each loss, same start
+    G1 = mlp(args.z_dim, 2).to(args.device)
+    G1.load_state_dict(G0.state_dict())
+    sgd = optim.SGD(G1.parameters(), lr=SGD_LR)
+    D0.requires_grad_(False)
+    generator_loss(D0(G1(z_probe)), kind).backward()
+    sgd.step()
+    with tg.no_grad():
+        saturation[f"d_fake_after_sgd_step_{kind}"] = float(F.sigmoid(D0(G1(z_probe))).numpy().mean())
+    D0.requires_grad_(True)
+print(f"D trained {args.probe_steps} steps against the untrained G: mean D(G(z)) = {saturation['d_fake_mean']:.4f}; "
+      f"||grad_G|| minimax {saturation['grad_norm_minimax']:.3e}, non-saturating {saturation['grad_norm_ns']:.3e} "
+      f"({saturation['grad_norm_ns'] / max(saturation['grad_norm_minimax'], 1e-30):.0f}x)")
+print(f"one SGD step (lr {SGD_LR}) of G moves mean D(G(z)) from {saturation['d_fake_mean']:.4f} to "
+      f"{saturation['d_fake_after_sgd_step_minimax']:.4f} (minimax) or {saturation['d_fake_after_sgd_step_ns']:.4f} "
+      f"(non-saturating)")
+
+# %% [markdown]
+# ## 5. Training: alternating updates, k D steps per G step
+#
+# Algorithm 1 of Goodfellow et al. alternates k steps of D (ascending V)
+# with one step of G; they used k = 1, the cheapest. Many D steps keep D
+# near D*, so that G descends the JSD itself; but a D that is too good
+# rejects everything and, with the minimax loss, starves G (section 3). A D
+# that is too weak gives G gradients that point anywhere. The runs:
+#
+# | run | data | G's loss | D steps per G step |
+# | --- | --- | --- | --- |
+# | `ring_ns`, `grid_ns` | ring, grid | non-saturating | k = 1 (the main runs) |
+# | `ring_minimax`, `grid_minimax` | ring, grid | minimax | k = 1 |
+# | `grid_weak` | grid | non-saturating | 1 every `--weak-every` G steps |
+# | `grid_strong` | grid | non-saturating | k = `--k-strong` |
+# | `grid_adaptive` | grid | non-saturating | `while loss_D > t_d: train D` (at most `--max-d-steps`) |
+# | `ring_collapse` | ring | non-saturating | k = 1 at lr `--collapse-lr` |
+#
+# The adaptive schedule is the slide's: instead of a fixed k, train D until
+# its loss falls under a threshold t_d (1.2, below the chance level 1.386),
+# then step G once. It spends D steps only when G has moved away from
+# what D knows.
+#
+# Every run gets `--steps` generator steps, so they are compared at equal
+# generator updates. Every `--sample-every` steps, 2,500 samples from a fixed
+# z are counted for coverage (and kept, for the figures and the GIF).
+
+# %%
+class Coverage:
+    """fit's callback: at each listed step, G's samples on fixed z, their coverage and a kept subset.
+
+    Put it in fit's ``state``: its records and snapshots are checkpointed and
+    come back on ``--resume``. records: float64 (E, 3) rows (step, modes, high-quality
+    fraction); snapshots: float32 (E, keep, 2).
+    """
+
+    def __init__(self, G, z, centers, std, keep=1000):
+        self.G, self.z, self.centers, self.std, self.keep = G, z, centers, std, keep
+        self.records, self.snapshots = [], []
+
+    def __call__(self, step):
+        points = generate(self.G, self.z)
+        if np.isfinite(points).all():
+            cov = mode_coverage(points, self.centers, self.std)
+            self.records.append((step, cov["modes_covered"], cov["high_quality"]))
+        else:                                      # a diverged G covers nothing
+            self.records.append((step, 0, 0.0))
+        self.snapshots.append(points[:self.keep])
+
+    def state_dict(self):
+        if not self.records:
+            return {}
+        return {"records": np.array(self.records, dtype=np.float64), "snapshots": np.stack(self.snapshots)}
+
+    def load_state_dict(self, state):
+        self.records = [tuple(r) for r in np.asarray(state.get("records", np.zeros((0, 3)))).tolist()]
+        self.snapshots = list(np.asarray(state.get("snapshots", np.zeros((0, self.keep, 2), np.float32))))
+
+
+def make_step(G, D, optG, optD, loss_kind, k, counter):
+    """One iteration: the discriminator's steps (by k), then one generator step on ``loss_kind``."""
+    def step(next_batch):
+        counter["iteration"] = int(counter["iteration"]) + 1
+        losses = []
+        if k == "adaptive":                        # the slide: while loss_D > t_d, train D
+            losses.append(d_update(G, D, optD, next_batch()))
+            while losses[-1] > args.t_d and len(losses) < args.max_d_steps:
+                losses.append(d_update(G, D, optD, next_batch()))
+        elif k >= 1:
+            losses = [d_update(G, D, optD, next_batch()) for _ in range(int(k))]
+        elif counter["iteration"] % round(1 / k) == 1 % round(1 / k):   # a weak D: one step every 1/k
+            losses = [d_update(G, D, optD, next_batch())]
+        D.requires_grad_(False)                    # G's step: D frozen, no weight gradients for it
+        logits = D(G(tg.randn(args.batch_size, args.z_dim, device=args.device)))
+        loss_G = generator_loss(logits, loss_kind)
+        optG.zero_grad()
+        loss_G.backward()
+        optG.step()
+        D.requires_grad_(True)
+        out = {"loss_G": loss_G.item(), "d_fake": float(F.sigmoid(logits).numpy().mean()),
+               "d_steps": len(losses)}
+        if losses:
+            out["loss_D"] = losses[-1]
+        return out
+    return step
+
+
+results, histories, trackers = {}, {}, {}
+eval_steps = sorted({0, args.steps, *range(args.sample_every, args.steps + 1, args.sample_every)})
+for i, name in enumerate(selected):
+    cfg = RUNS[name]
+    data = DATASETS[cfg["data"]]
+    G, D, optG, optD = make_models(args.seed * 1000 + i + 1, cfg.get("lr", args.lr))
+    z_eval = tg.tensor(np.random.default_rng([args.seed, 2]).standard_normal((args.eval_samples, args.z_dim)),
+                       dtype="float32", device=args.device)
+    tracker = Coverage(G, z_eval, data["centers"], data["std"])
+    counter = {"iteration": 0}
+    t0 = time.perf_counter()
+    histories[name] = fit(make_step(G, D, optG, optD, cfg["loss"], cfg["k"], counter),
+                          Batches(data["points"], batch_size=args.batch_size, seed=args.seed + i), args.steps,
+                          run, name=name, models={"G": G, "D": D}, optimizers={"G": optG, "D": optD},
+                          state={"coverage": tracker, "counter": counter}, resume=args.resume,
+                          device=args.device, pull=True, print_every=PRINT_EVERY,
+                          checkpoint_every=args.checkpoint_every, callback=tracker, callback_steps=eval_steps)
+    trackers[name] = tracker
+    rec = np.array(tracker.records)
+    results[name] = {"data": cfg["data"], "loss": cfg["loss"], "k": cfg["k"], "lr": cfg.get("lr", args.lr),
+                     "n_modes": len(data["centers"]), "modes": int(rec[-1, 1]), "high_quality": rec[-1, 2],
+                     "modes_max": int(rec[:, 1].max()),
+                     "d_steps_per_g_step": float(np.mean([r["d_steps"] for r in histories[name]])),
+                     "seconds": time.perf_counter() - t0,
+                     "coverage_curve": {"step": rec[:, 0].astype(int).tolist(), "modes": rec[:, 1].astype(int).tolist(),
+                                        "high_quality": rec[:, 2].round(4).tolist()}}
+    if name == MAIN:
+        G_main = G
+    print(f"{name}: {results[name]['modes']}/{results[name]['n_modes']} modes, "
+          f"{100 * results[name]['high_quality']:.1f}% high quality "
+          f"(best over training {results[name]['modes_max']}), {results[name]['d_steps_per_g_step']:.2f} D steps/G step")
+
+# %% [markdown]
+# ## 6. What the runs show
+#
+# `samples.png`: every run's final 1,000 samples (red) over the data (grey),
+# with its coverage. `coverage.png`: modes covered over training, against
+# PacGAN's plain GAN (dashed). `losses.png`: the losses of the loss
+# comparison. `training.gif`: the main run, from the blob of an untrained G
+# to the ring.
+
+# %%
+def draw(ax, points, key, title):
+    data = DATASETS[key]
+    ax.scatter(*data["points"][:2000].T, s=2, c="0.75", linewidths=0)
+    ax.scatter(*points.T, s=2, c="tab:red", linewidths=0)
+    lim = 2.6 if key == "ring" else 5.2
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+
+
+cols = min(4, len(selected))
+rows = -(-len(selected) // cols)
+fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3.1 * rows), squeeze=False)
+for ax in axes.flat[len(selected):]:
+    ax.axis("off")
+for ax, name in zip(axes.flat, selected):
+    r = results[name]
+    draw(ax, trackers[name].snapshots[-1], r["data"],
+         f"{name}: {r['modes']}/{r['n_modes']} modes, {100 * r['high_quality']:.0f}% HQ")
+fig.suptitle(f"final samples after {args.steps} generator steps (red) over the data (grey)")
+viz.save_figure(fig, run.file("samples.png"), dpi=80)
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+for ax, key in zip(axes, ("ring", "grid")):
+    for name in selected:
+        if results[name]["data"] == key:
+            c = results[name]["coverage_curve"]
+            ax.plot(c["step"], c["modes"], label=name, linewidth=1.2)
+    n_modes = len(DATASETS[key]["centers"])
+    ax.axhline(PACGAN_GAN[key]["modes"], color="k", linestyle="--", linewidth=1,
+               label=f"PacGAN's GAN ({PACGAN_GAN[key]['modes']})")
+    ax.set_ylim(0, n_modes + 0.5)
+    ax.set_xlabel("generator step")
+    ax.set_ylabel(f"modes covered (of {n_modes})")
+    ax.set_title(key)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+viz.save_figure(fig, run.file("coverage.png"), dpi=80)
+
+loss_runs = [n for n in ("ring_ns", "ring_minimax", "grid_ns", "grid_minimax") if n in histories] or selected
+viz.plot_losses({n: histories[n] for n in loss_runs}, run.file("losses.png"), keys=["d_fake"],
+                title="G and D losses; below, mean D(G(z)) on G's batch")
+
+if MAIN in trackers:
+    frames = [viz.scatter_frame(s, DATASETS["ring"]["points"][:2000], lim=(-2.6, 2.6),
+                                title=f"step {int(r[0])}: {int(r[1])}/8 modes")
+              for s, r in zip(trackers[MAIN].snapshots, trackers[MAIN].records)]
+    viz.save_gif(frames, run.file("training.gif"), duration=0.2)
+
+# %% [markdown]
+# ## 7. Mode collapse
+#
+# A generator that maps most of z onto a few modes is not punished by a
+# discriminator that judges one sample at a time: each sample looks real.
+# D then learns that those modes are over-represented and pushes their
+# density down, G moves its mass to another mode, and so on: the
+# generator chases the discriminator around the ring instead of covering it
+# (Metz et al. 2017, figure 1; Goodfellow 2016, NIPS tutorial, section 5.1.1).
+# Too large a learning rate makes both players jump far at every step,
+# which drives exactly this oscillation. `collapse.png` shows the collapsing
+# run's samples over training, next to the main run at the same steps.
+
+# %%
+show = [n for n in ("ring_collapse", MAIN) if n in trackers]
+if show:
+    n_eval = len(trackers[show[0]].records)
+    picks = sorted({int(round(x)) for x in np.linspace(1, n_eval - 1, min(6, n_eval - 1 or 1))})
+    fig, axes = plt.subplots(len(show), len(picks), figsize=(2.4 * len(picks), 2.6 * len(show)), squeeze=False)
+    for row, name in zip(axes, show):
+        for ax, j in zip(row, picks):
+            step, modes, _ = trackers[name].records[j]
+            draw(ax, trackers[name].snapshots[j][:500], "ring", f"{name}\nstep {int(step)}: {int(modes)}/8 modes")
+    viz.save_figure(fig, run.file("collapse.png"), dpi=80)
+
+# %%
+if args.export_samples:
+    z = tg.tensor(np.random.default_rng([args.seed, 3]).standard_normal((args.export_samples, args.z_dim)),
+                  dtype="float32", device=args.device)
+    print(f"wrote {export_samples(run, generate(G_main, z))[0]}")
+
+metrics = {"seed": args.seed, "steps": args.steps, "eval_samples": args.eval_samples,
+           "pacgan_gan": PACGAN_GAN, "saturation": saturation, "runs": results}
+run.save_metrics(metrics)
+print(f"done: {len(selected)} runs of {args.steps} generator steps in {run.path}; "
+      f"{sum(r['seconds'] for r in results.values()):.0f} s of training")
