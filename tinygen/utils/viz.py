@@ -516,3 +516,50 @@ def read_jsonl(path):
                 break
             raise ValueError(f"{path}: line {lineno} is not valid JSON: {exc}") from exc
     return records
+
+
+def scatter_frame(points, data=None, lim=None, size=3.2, dpi=80, title=None, point_size=2.0):
+    """Render 2-D points, drawn over faint data points, as one uint8 RGB image (a GIF frame).
+
+    Args:
+        points: array (N, 2), e.g. a 2-D GAN's samples (drawn in red).
+        data: optional array (M, 2), the real points, drawn first in grey.
+        lim: optional ``(low, high)``, the same range for both axes; default
+            the range of ``data`` (else ``points``) with a 10% margin, so
+            every frame of a GIF keeps one frame of reference.
+        size: figure side in inches; dpi: pixels per inch (3.2 x 80 -> 256 x 256).
+        title: optional text in the top-left corner.
+        point_size: marker area in points².
+
+    Returns:
+        uint8 array (round(size·dpi), round(size·dpi), 3).
+
+    Raises:
+        ValueError: points or data is not (N, 2).
+    """
+    points = _to_numpy(points)
+    for name, a in (("points", points), ("data", data)):
+        if a is not None and (np.ndim(a) != 2 or np.shape(a)[1] != 2):
+            raise ValueError(f"{name}: expected shape (N, 2), got {np.shape(a)}")
+    if lim is None:
+        ref = _to_numpy(data) if data is not None else points
+        lo, hi = float(np.min(ref)), float(np.max(ref))
+        pad = 0.1 * (hi - lo or 1.0)
+        lim = (lo - pad, hi + pad)
+    fig = plt.figure(figsize=(size, size), dpi=dpi)
+    try:
+        ax = fig.add_axes([0, 0, 1, 1])
+        if data is not None:
+            ax.scatter(*_to_numpy(data).T, s=point_size, c="0.75", linewidths=0)
+        ax.scatter(*points.T, s=point_size, c="tab:red", linewidths=0)
+        ax.set_xlim(lim)
+        ax.set_ylim(lim)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if title:
+            ax.text(0.03, 0.97, title, transform=ax.transAxes, va="top", fontsize=8)
+        fig.canvas.draw()
+        frame = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    finally:
+        plt.close(fig)
+    return frame
