@@ -1,6 +1,6 @@
 """What the GAN lessons share, written once: the flags, DCGAN's init, the
-gradient penalty, the fixed-z GIF, sampling (best of k, in batches), sample
-export and the closing scores.
+gradient penalty, the fixed-z GIF, sampling (best of k, in batches), the
+closing scores and sample export.
 
 Each lesson keeps its models, its losses and its training step in view;
 this module is the plumbing around them. ``dcgan_init`` lives here, not in
@@ -209,6 +209,32 @@ class SampleGif:
                 raise ValueError(f"state: input{i} has shape {saved.shape}, this GIF's has {x.shape}")
             x.data = creation.tensor(saved, dtype=x.dtype, device=x.device).data
         self.writer.frames = [np.asarray(f) for f in state.get("frames", [])]
+
+
+def closing_scores(G, inputs, to_images=None, labels=None):
+    """Sample ``G(*inputs)`` and score the samples with the Fashion-MNIST classifier.
+
+    Every GAN lesson ends with this on ``--eval-samples`` (10,000) samples,
+    so that its figures are comparable: FID against the 10,000 test images
+    (Heusel et al. 2017), the Inception Score (Salimans et al. 2016) and the
+    class histogram; see :mod:`tinygen.utils.metrics`.
+
+    Args:
+        G: the generator. inputs: Tensor z (N, z_dim), or a tuple (z, labels).
+        to_images: optional NumPy (N, ...) -> (N, 1, 28, 28), e.g. a reshape
+            for an MLP generator's (N, 784) rows.
+        labels: NumPy (N,) ints, the classes a conditional G was asked for;
+            adds the class accuracy.
+
+    Returns:
+        (samples, scores): NumPy (N, 1, 28, 28) in [-1, 1], and the dict of
+        ``metrics.evaluate_samples``.
+    """
+    from .metrics import evaluate_samples  # loads the classifier's weights on first use
+    samples = generate(G, inputs)
+    if to_images is not None:
+        samples = to_images(samples)
+    return samples, evaluate_samples(samples, labels=labels)
 
 
 def export_samples(run, images, labels=None):

@@ -1,0 +1,180 @@
+# %% [markdown]
+# # Lesson 11: the vanilla GAN, a two-player game on Fashion-MNIST
+#
+# Goodfellow et al. 2014, "Generative Adversarial Nets", Algorithm 1, with
+# multilayer perceptrons for both players (Assignment 4, part 2).
+#
+#     python lessons/11_vanilla_gan.py                    # minutes on a 2-core CPU
+#     python lessons/11_vanilla_gan.py --g-loss minimax   # the loss of the paper's equation 1
+#     python lessons/11_vanilla_gan.py --quick            # a few steps, for the tests
+#     python lessons/11_vanilla_gan.py --resume           # continue an interrupted run
+#
+# Outputs in `--out` (default `runs/11_vanilla_gan`): `training.gif` (a fixed z
+# over training), `losses.png`, `samples.png`, `metrics.json` (FID, IS and the
+# class histogram of 10,000 samples), `train.jsonl` and a resumable `train.npz`.
+
+# %%
+import os
+
+import tinygen as tg
+from tinygen import functional as F, nn, optim
+from tinygen.utils import viz
+from tinygen.utils.data import Batches, load_images
+from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores,
+                               export_samples, generate)
+from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.train import fit
+
+parser = lesson_parser("The vanilla GAN on Fashion-MNIST (Goodfellow et al. 2014)", steps=6000,
+                       out=os.path.join("runs", "11_vanilla_gan"))
+add_gan_flags(parser, sample_every=250, checkpoint_every=1000)
+parser.add_argument("--k", type=int, default=1, help="discriminator steps per generator step")
+parser.add_argument("--g-loss", default="ns", choices=["ns", "minimax"],
+                    help="non-saturating -log D(G(z)), or minimax log(1 - D(G(z)))")
+parser.add_argument("--lr", type=float, default=2e-4)
+args = parse_args(parser, quick={**GAN_QUICK, "steps": 6, "batch_size": 16}, positive=("k", *GAN_POSITIVE))
+tg.manual_seed(args.seed)
+
+# %% [markdown]
+# ## 1. The data
+#
+# The 60,000 Fashion-MNIST training images, scaled to [-1, 1] (the range of
+# the generator's tanh) and flattened to 784 numbers: these players are
+# multilayer perceptrons and see no image structure at all.
+
+# %%
+if args.dataset == "folder":
+    parser.error("--dataset: this lesson's MLPs take 28x28 grey images (fashion-mnist or mnist), got folder")
+images, _ = load_images(args.dataset, args.data_dir, limit=256 if args.quick else None)
+batches = Batches(images.reshape(len(images), -1), batch_size=args.batch_size, seed=args.seed)
+print(f"data: {args.dataset}, {len(images)} images of 28x28")
+
+# %% [markdown]
+# ## 2. The game
+#
+# A generator G maps noise z ~ N(0, I) to images; a discriminator D maps an
+# image to the probability that it is real. They play the minimax game
+#
+#     min_G max_D V(D, G) = E_{x~p_data}[log D(x)] + E_{z~p(z)}[log(1 - D(G(z)))].
+#
+# For a fixed G the best discriminator is D*(x) = p_data(x) / (p_data(x) + p_g(x)),
+# and putting it back in gives V(D*, G) = 2 JS(p_data ‖ p_g) - log 4: with a
+# perfect discriminator, the generator minimises the Jensen-Shannon
+# divergence, whose minimum p_g = p_data leaves D* = 1/2 everywhere.
+#
+# **The two generator losses.** The paper's own G loss, log(1 - D(G(z))),
+# is flat exactly where G needs it most: early on, D rejects every sample,
+# D(G(z)) ≈ 0, and the gradient of log(1 - D) with respect to D's logit l is
+# -σ(l) ≈ 0. The paper therefore trains G to *maximise* log D(G(z)) instead:
+# the same fixed point, but a gradient of 1 - σ(l) ≈ 1 when D rejects the
+# samples. This **non-saturating** loss is the default here; lesson 10 plots
+# both on a toy problem. `--g-loss minimax` runs the other one.
+#
+# With D's logit l: -log D = softplus(-l) = BCE(l, 1), and
+# log(1 - D) = -softplus(l) = -BCE(l, 0), so both players' losses are
+# binary cross-entropies on logits, which never evaluate log(0).
+
+# %% [markdown]
+# ## 3. The players
+#
+# Both are MLPs with LeakyReLU(0.2) hidden units, a common choice since
+# DCGAN (Radford et al. 2015) because it lets gradients through for negative
+# inputs; the paper itself used maxout units. G ends in tanh; D ends in one
+# logit, the sigmoid being folded into the loss.
+
+# %%
+G = nn.Sequential(
+    nn.Linear(args.z_dim, 256), nn.LeakyReLU(0.2),
+    nn.Linear(256, 512), nn.LeakyReLU(0.2),
+    nn.Linear(512, 1024), nn.LeakyReLU(0.2),
+    nn.Linear(1024, 784), nn.Tanh()).to(args.device)
+D = nn.Sequential(
+    nn.Linear(784, 512), nn.LeakyReLU(0.2),
+    nn.Linear(512, 256), nn.LeakyReLU(0.2),
+    nn.Linear(256, 1)).to(args.device)
+print(f"generator: {sum(p.size for p in G.parameters()):,} parameters; "
+      f"discriminator: {sum(p.size for p in D.parameters()):,}")
+
+# %% [markdown]
+# ## 4. Algorithm 1: k discriminator steps, then one generator step
+#
+# For each iteration, k times: draw m real images and m noise vectors and
+# ascend D's objective (descend its BCE); then draw m noise vectors and
+# descend G's loss. The paper used k = 1, the least expensive option. Adam
+# with lr 2e-4 and β1 = 0.5 is DCGAN's recipe (Radford et al. 2015), the
+# usual one for GANs: the default β1 = 0.9 carries momentum from a
+# discriminator that has since changed.
+#
+# `D(x)` and `D(G(z))` (the mean probabilities) are logged: in a healthy
+# game they stay apart but not at 1 and 0.
+
+# %%
+optD = optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
+optG = optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
+
+
+def step(next_batch):
+    """One iteration of Algorithm 1 (Goodfellow et al. 2014)."""
+    for _ in range(args.k):                              # --- discriminator: BCE(D(x), 1) + BCE(D(G(z)), 0)
+        real = next_batch()
+        with tg.no_grad():
+            fake = G(tg.randn(real.shape[0], args.z_dim, device=args.device))
+        logit_real, logit_fake = D(real), D(fake)
+        loss_D = (F.binary_cross_entropy_with_logits(logit_real, tg.ones(*logit_real.shape)) +
+                  F.binary_cross_entropy_with_logits(logit_fake, tg.zeros(*logit_fake.shape)))
+        optD.zero_grad()
+        loss_D.backward()
+        optD.step()
+
+    D.requires_grad_(False)                              # --- generator, D frozen
+    logit = D(G(tg.randn(args.batch_size, args.z_dim, device=args.device)))
+    if args.g_loss == "ns":
+        loss_G = F.binary_cross_entropy_with_logits(logit, tg.ones(*logit.shape))      # -log D(G(z))
+    else:
+        loss_G = -F.binary_cross_entropy_with_logits(logit, tg.zeros(*logit.shape))    # log(1 - D(G(z)))
+    optG.zero_grad()
+    loss_G.backward()
+    optG.step()
+    D.requires_grad_(True)
+    return {"loss_D": loss_D.item(), "loss_G": loss_G.item(),
+            "D_real": F.sigmoid(logit_real).mean().item(), "D_fake": F.sigmoid(logit_fake).mean().item()}
+
+
+def as_images(x):
+    return x.reshape(x.shape[0], 1, 28, 28)
+
+
+run = RunDir(args.out)
+gif = SampleGif(run.file("training.gif"), G, tg.randn(64, args.z_dim, device=args.device),
+                render=lambda x: viz.make_grid(as_images(x)))
+frames_at = [s for s in range(1, args.steps + 1) if s % args.sample_every == 0 or s == args.steps]
+history = fit(step, batches, args.steps, run, models={"G": G, "D": D}, optimizers={"G": optG, "D": optD},
+              state={"gif": gif}, resume=args.resume, device=args.device, pull=True,
+              print_every=1 if args.quick else 250, checkpoint_every=args.checkpoint_every,
+              callback=gif, callback_steps=frames_at)
+
+# %% [markdown]
+# ## 5. Results
+#
+# `losses.png`: the two losses on top, D(x) and D(G(z)) below. Unlike a
+# WGAN's critic value, neither loss says how good the samples are: they
+# measure the players against each other, and a stable game looks flat.
+# The scores that do measure the samples come from the Fashion-MNIST
+# classifier of lesson 09: the Fréchet distance of its features to the test
+# set (FID, lower is better), the Inception Score (higher is better, 10 at
+# most) and the fraction of samples in each class (a class near 0 is a
+# dropped mode), all on 10,000 samples.
+
+# %%
+viz.plot_losses(history, run.file("losses.png"), keys=["D_real", "D_fake"],
+                title=f"vanilla GAN ({args.g_loss} G loss) on {args.dataset}")
+samples, scores = closing_scores(G, tg.randn(args.eval_samples, args.z_dim, device=args.device), as_images)
+viz.save_grid(samples[:64], run.file("samples.png"))
+if args.export_samples:
+    export_samples(run, as_images(generate(G, tg.randn(args.export_samples, args.z_dim, device=args.device))))
+last = history[-1]
+run.save_metrics({"steps": args.steps, "seed": args.seed, "k": args.k, "g_loss": args.g_loss,
+                  "final_D_real": last["D_real"], "final_D_fake": last["D_fake"],
+                  "eval_samples": args.eval_samples, **scores})
+print(f"done: {args.steps} steps in {run.path}; FID {scores['fid']:.2f}, IS {scores['inception_score']:.2f}, "
+      f"rarest class {min(scores['class_histogram']):.3f} of the samples")
