@@ -1,0 +1,124 @@
+"""Lesson 12 (DCGAN): the DCGAN rules on the lesson's own models, its outputs, resume and flag errors.
+
+The model tests take the lesson's definitions without running it
+(``conftest.lesson_definitions``); the run tests use the fake datasets of
+``data_env``.
+"""
+import json
+import os
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+import tinygen as tg
+from tinygen import nn
+from conftest import lesson_definitions, run  # noqa: E402  (data_env is a conftest fixture)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DCGAN = os.path.join(ROOT, "lessons", "12_dcgan.py")
+
+
+@pytest.fixture(scope="module")
+def lesson():
+    return lesson_definitions(DCGAN, "make_generator", "Discriminator", "dcgan_rules")
+
+
+def leaves(model):
+    return [m for m in model.modules() if not m._modules]
+
+
+def test_generator_maps_z_to_images_in_tanh_range(lesson):
+    tg.manual_seed(0)
+    G = lesson.make_generator(100, 16)
+    z = tg.randn(5, 100) * 30                                  # large codes: without the tanh, |G(z)| > 1
+    x = G(z).numpy()
+    assert x.shape == (5, 1, 28, 28) and x.dtype == np.float32
+    assert np.abs(x).max() <= 1 and np.abs(x).max() > 0.9
+    assert isinstance(leaves(G)[-1], nn.Tanh)
+
+
+def test_discriminator_maps_images_to_one_logit_and_exposes_its_hidden_layers(lesson):
+    D = lesson.Discriminator(8)
+    x = tg.randn(3, 1, 28, 28)
+    assert D(x).shape == (3, 1)
+    h1, h2 = D.hidden(x)
+    assert h1.shape == (3, 8, 14, 14) and h2.shape == (3, 16, 7, 7)
+
+
+def test_the_lesson_models_follow_every_dcgan_rule(lesson):
+    G, D = lesson.make_generator(100, 16), lesson.Discriminator(8)
+    g, d = leaves(G), leaves(D)
+    assert not any(isinstance(m, nn.Linear) for m in g + d)             # no hidden fully connected layers
+    assert not any(isinstance(m, (nn.MaxPool2d, nn.AvgPool2d, nn.Upsample)) for m in g + d)
+    assert isinstance(d[0], nn.Conv2d) and not isinstance(d[1], nn.BatchNorm2d)  # no BN on D's input
+    last_convt = max(i for i, m in enumerate(g) if isinstance(m, nn.ConvTranspose2d))
+    assert isinstance(g[last_convt + 1], nn.Tanh)                        # no BN on G's output
+    assert all(m.negative_slope == 0.2 for m in d if isinstance(m, nn.LeakyReLU))
+    assert not any(isinstance(m, nn.LeakyReLU) for m in g)
+    for layers in (g, d):                                                # no bias before BN
+        for conv, nxt in zip(layers, layers[1:]):
+            if isinstance(nxt, nn.BatchNorm2d):
+                assert conv.bias is None
+    assert all(lesson.dcgan_rules(G, D).values())
+
+
+def test_the_rule_checker_catches_broken_rules(lesson):
+    G, D = lesson.make_generator(100, 16), lesson.Discriminator(8)
+    bad_g = nn.Sequential(*leaves(G)[:-1], nn.BatchNorm2d(1), nn.Tanh())     # BN on G's output
+    bad_d = nn.Sequential(nn.Conv2d(1, 8, 4, 2, 1), nn.BatchNorm2d(8), nn.ReLU(),  # BN on D's input, ReLU
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 7 * 7, 1))  # pooling, a dense layer
+    rules = lesson.dcgan_rules(bad_g, bad_d)
+    assert not rules["bn_not_on_g_output"]
+    for rule in ("bn_not_on_d_input", "no_pooling", "no_linear_layers", "d_leaky_relu_0.2"):
+        assert not rules[rule], rule
+    no_tanh = nn.Sequential(*leaves(G)[:-1])
+    assert not lesson.dcgan_rules(no_tanh, D)["g_relu_and_tanh_output"]
+
+
+def test_dcgan_quick_outputs_and_resume(data_env, tmp_path):
+    out = tmp_path / "run"
+    r = run([DCGAN, "--quick", "--export-samples", "12", "--out", str(out)], data_env, tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "it/s" in r.stdout and "ETA" in r.stdout                     # the progress line
+    for name in ("training.gif", "losses.png", "samples.png", "samples_random.png", "good_vs_bad.png",
+                 "interpolation.png", "metrics.json", "train.npz", "train.jsonl", "strong_d.npz", "samples.npy"):
+        assert (out / name).stat().st_size > 0, name
+    metrics = json.load(open(out / "metrics.json"))
+    for key in ("fid", "inception_score", "inception_score_std"):
+        assert np.isfinite(metrics[key]), key
+    assert len(metrics["class_histogram"]) == 10 and abs(sum(metrics["class_histogram"]) - 1) < 1e-6
+    assert metrics["n"] == 200                                           # --quick's --eval-samples
+    assert all(metrics["rules"].values()), metrics["rules"]
+    assert {"fid", "inception_score", "class_histogram"} <= set(metrics["strong_d"])
+    assert set(metrics["probe_accuracy"]) == {f"{k}_{n}" for k in ("d", "d_untrained", "pixels") for n in (40, 100)}
+    assert metrics["interpolation_midpoints"]["lerp"]["norm"] < metrics["interpolation_midpoints"]["slerp"]["norm"]
+    samples = np.load(out / "samples.npy")
+    assert samples.shape == (12, 1, 28, 28) and samples.dtype == np.float32
+    assert samples.min() >= -1 and samples.max() <= 1
+    frames = iio.imread(out / "training.gif", index=None)
+    assert frames.shape[0] >= 2 and frames.shape[1:3] == (242, 242)     # 8x8 grid of 28px, 2px padding
+    records = [json.loads(line) for line in open(out / "train.jsonl")]
+    assert [rec["step"] for rec in records] == [1, 2, 3, 4]
+    assert all(0 <= rec[k] <= 1 for rec in records for k in ("D_real", "D_fake"))
+    assert all(rec["loss_D"] > 0 and rec["loss_G"] > 0 for rec in records)
+
+    r = run([DCGAN, "--quick", "--out", str(out), "--resume", "--steps", "6"], data_env, tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "[train] resumed at step 4" in r.stdout
+    assert "[strong_d] resumed at step 2 (finished)" in r.stdout        # a finished stage is loaded
+    assert "[probe_pixels_100] resumed at step 4 (finished)" in r.stdout
+    assert [json.loads(line)["step"] for line in open(out / "train.jsonl")] == [1, 2, 3, 4, 5, 6]
+    assert iio.imread(out / "training.gif", index=None).shape[0] > frames.shape[0]
+    assert json.load(open(out / "metrics.json"))["steps"] == 6
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--strong-k", "0"], "--strong-k"),
+    (["--probe-labels", "5,100"], "--probe-labels"),
+    (["--strong-steps", "-1"], "--strong-steps"),
+    (["--dataset", "folder", "--data-dir", "."], "--dataset"),
+])
+def test_bad_flags_are_clear_errors(flags, message, data_env, tmp_path):
+    r = run([DCGAN, "--quick", *flags, "--out", str(tmp_path / "o")], data_env, tmp_path)
+    assert r.returncode != 0 and message in r.stderr, r.stderr[-1000:]
