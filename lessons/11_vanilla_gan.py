@@ -120,8 +120,8 @@ def step(next_batch):
         with tg.no_grad():
             fake = G(tg.randn(real.shape[0], args.z_dim, device=args.device))
         logit_real, logit_fake = D(real), D(fake)
-        loss_D = (F.binary_cross_entropy_with_logits(logit_real, tg.ones(*logit_real.shape)) +
-                  F.binary_cross_entropy_with_logits(logit_fake, tg.zeros(*logit_fake.shape)))
+        loss_D = (F.binary_cross_entropy_with_logits(logit_real, tg.ones(*logit_real.shape, device=args.device)) +
+                  F.binary_cross_entropy_with_logits(logit_fake, tg.zeros(*logit_fake.shape, device=args.device)))
         optD.zero_grad()
         loss_D.backward()
         optD.step()
@@ -129,9 +129,9 @@ def step(next_batch):
     D.requires_grad_(False)                              # --- generator, D frozen
     logit = D(G(tg.randn(args.batch_size, args.z_dim, device=args.device)))
     if args.g_loss == "ns":
-        loss_G = F.binary_cross_entropy_with_logits(logit, tg.ones(*logit.shape))      # -log D(G(z))
+        loss_G = F.binary_cross_entropy_with_logits(logit, tg.ones(*logit.shape, device=args.device))      # -log D(G(z))
     else:
-        loss_G = -F.binary_cross_entropy_with_logits(logit, tg.zeros(*logit.shape))    # log(1 - D(G(z)))
+        loss_G = -F.binary_cross_entropy_with_logits(logit, tg.zeros(*logit.shape, device=args.device))    # log(1 - D(G(z)))
     optG.zero_grad()
     loss_G.backward()
     optG.step()
