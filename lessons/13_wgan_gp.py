@@ -11,7 +11,8 @@
 #     python lessons/13_wgan_gp.py --dataset folder --data-dir ~/celeba --image-size 64
 #
 # Outputs in `--out` (default `runs/13_wgan_gp`): `training.gif` (a fixed-z 8x8
-# grid over training), `losses.png`, `samples.png`, `metrics.json`,
+# grid over training), `losses.png`, `samples.png`, `metrics.json` (with FID,
+# IS and the class histogram of 10,000 samples),
 # `train.jsonl` (the losses of every step) and a resumable `train.npz`.
 
 # %%
@@ -23,8 +24,8 @@ import tinygen as tg
 from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_images
-from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, best_of_k, critic_grad_norms,
-                               generate, gradient_penalty)
+from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, best_of_k, closing_scores,
+                               critic_grad_norms, export_samples, generate, gradient_penalty)
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
 from tinygen.utils.train import fit
 
@@ -258,8 +259,25 @@ metrics = {"steps": args.steps, "seed": args.seed, "final_wasserstein": last["wa
            "mean_wasserstein_last_100": float(np.mean([r["wasserstein"] for r in history[-100:]])),
            "grad_norm_mean": float(norms.mean()), "grad_norm_std": float(norms.std()),
            "grad_norm_clipped_mean": float(clipped_norms.mean())}
-run.save_metrics(metrics)
 print(f"||grad D(x_hat)||: {norms.mean():.3f} ± {norms.std():.3f} (the penalty's target is 1); "
       f"with weights clipped to ±0.01: {clipped_norms.mean():.2e}")
+
+# %% [markdown]
+# ## 9. The scores every GAN lesson reports
+#
+# FID against the 10,000 test images, the Inception Score and the class
+# histogram of 10,000 samples, from the Fashion-MNIST classifier of lesson
+# 09, so that this lesson compares with the others in the same units (on
+# 28x28 grey images only: the classifier knows nothing of CelebA).
+
+# %%
+if (C, H) == (1, 28):
+    _, scores = closing_scores(G, tg.randn(args.eval_samples, args.z_dim, device=args.device))
+    metrics.update(eval_samples=args.eval_samples, **scores)
+    print(f"FID {scores['fid']:.2f}, IS {scores['inception_score']:.2f}, "
+          f"rarest class {min(scores['class_histogram']):.3f} of the samples")
+if args.export_samples:
+    export_samples(run, generate(G, tg.randn(args.export_samples, args.z_dim, device=args.device)))
+run.save_metrics(metrics)
 print(f"done: {args.steps} steps in {run.path}; final W estimate {last['wasserstein']:.3f}, "
       f"loss_D {last['loss_D']:.3f}, loss_G {last['loss_G']:.3f}")

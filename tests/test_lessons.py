@@ -27,13 +27,16 @@ def test_lesson_quick(lesson, data_env, tmp_path):
 
 def test_wgan_gp_outputs_and_resume(data_env, tmp_path):
     out = tmp_path / "run"
-    r = run([WGAN, "--quick", "--out", str(out)], data_env, tmp_path)
+    r = run([WGAN, "--quick", "--out", str(out), "--export-samples", "12"], data_env, tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "it/s" in r.stdout and "ETA" in r.stdout  # progress line
+    samples = np.load(out / "samples.npy")
+    assert samples.shape == (12, 1, 28, 28) and -1 <= samples.min() and samples.max() <= 1
     for name in ("training.gif", "losses.png", "samples.png", "train.npz", "train.jsonl", "metrics.json"):
         assert (out / name).stat().st_size > 0, name
     metrics = json.load(open(out / "metrics.json"))
     assert metrics["grad_norm_clipped_mean"] < metrics["grad_norm_mean"]  # clipping shrinks the critic
+    assert metrics["fid"] >= 0 and 1 <= metrics["inception_score"] <= 10 and len(metrics["class_histogram"]) == 10
     frames = iio.imread(out / "training.gif", index=None)
     assert frames.shape[0] >= 2 and frames.shape[1:3] == (242, 242)  # 8x8 grid of 28px, 2px padding
     records = [json.loads(line) for line in open(out / "train.jsonl")]
