@@ -265,6 +265,9 @@ for kind in ("minimax", "ns"):
     saturation[f"grad_norm_{kind}"] = grad_norm(G0)
 D0.requires_grad_(True)
 saturation["d_fake_mean"] = float(F.sigmoid(logits).numpy().mean())
+with tg.no_grad():                                 # ... while it accepts the data
+    real_probe = tg.tensor(DATASETS["ring"]["points"][:args.eval_samples], device=args.device)
+    saturation["d_real_mean"] = float(F.sigmoid(D0(real_probe)).numpy().mean())
 saturation["loss_D"] = probe[-1]["loss_D"]
 saturation["loss_D_first"] = probe[0]["loss_D"]
 for kind in ("minimax", "ns"):                     # one plain gradient step of G on each loss, same start
@@ -277,7 +280,8 @@ for kind in ("minimax", "ns"):                     # one plain gradient step of 
     with tg.no_grad():
         saturation[f"d_fake_after_sgd_step_{kind}"] = float(F.sigmoid(D0(G1(z_probe))).numpy().mean())
     D0.requires_grad_(True)
-print(f"D trained {args.probe_steps} steps against the untrained G: mean D(G(z)) = {saturation['d_fake_mean']:.4f}; "
+print(f"D trained {args.probe_steps} steps against the untrained G: mean D(x) = {saturation['d_real_mean']:.4f} "
+      f"on data, mean D(G(z)) = {saturation['d_fake_mean']:.4f}; "
       f"||grad_G|| minimax {saturation['grad_norm_minimax']:.3e}, non-saturating {saturation['grad_norm_ns']:.3e} "
       f"({saturation['grad_norm_ns'] / max(saturation['grad_norm_minimax'], 1e-30):.0f}x)")
 print(f"one SGD step (lr {SGD_LR}) of G moves mean D(G(z)) from {saturation['d_fake_mean']:.4f} to "

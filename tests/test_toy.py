@@ -47,7 +47,7 @@ def test_seeding():
 
 
 def test_options_and_errors():
-    assert ring_centers(4, radius=1.0).tolist() == pytest.approx([[1, 0], [0, 1], [-1, 0], [0, -1]], abs=1e-6)
+    assert np.allclose(ring_centers(4, radius=1.0), [[1, 0], [0, 1], [-1, 0], [0, -1]], atol=1e-6)
     assert grid_centers(3, spacing=1.0).min() == -1 and grid_centers(3, spacing=1.0).shape == (9, 2)
     for bad in (-1, 2.5, True):
         with pytest.raises(ValueError, match="n"):
