@@ -97,6 +97,7 @@ def openblas_info():
 
 
 def blas_env():
+    """The BLAS thread settings (``BLAS_VARS``) set in this process's environment, as a dict name -> value."""
     return {k: os.environ[k] for k in BLAS_VARS if k in os.environ}
 
 
@@ -322,6 +323,8 @@ def _print_layers(results, torch_results):
 
 
 def main(argv=None):
+    """Run the benchmark from the command line (``python3 -m tinygen.utils.benchmark --help``);
+    ``argv`` None reads ``sys.argv``."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=20, help="timed steps of each kind per process")
     ap.add_argument("--processes", type=int, default=3, help="processes per engine (alternating)")
