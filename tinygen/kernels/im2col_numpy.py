@@ -6,7 +6,8 @@ Column layout: ``col`` has shape (C, kH, kW, Ho, Wo, N), so that
 
 Why this layout:
 - The GEMM's long side (Ho*Wo*N) comes last; that was 1.5-2.8x cheaper than
-  the transposed matrix on DCGAN shapes (shared/NOTES.md).
+  the transposed matrix on DCGAN shapes (timed on a 2-core CPU when the layout
+  was chosen).
 - The batch axis N is innermost. Each kernel offset moves one strided slab,
   and NumPy pays a fixed cost per innermost run; with N innermost a run is 64
   contiguous numbers instead of Wo = 7 strided ones. On a DCGAN

@@ -1,7 +1,7 @@
 """2-D convolution and transposed convolution by im2col + one GEMM.
 
 Three Functions form a set that is closed under differentiation, so
-gradients of any order never leave it (shared/NOTES.md):
+gradients of any order never leave it (tests/test_conv.py checks them up to the third):
 
     conv2d(x, W)            dx = conv_transpose2d(gy, W)   dW = conv2d_weight(x, gy)
     conv_transpose2d(x, W)  dx = conv2d(gy, W)             dW = conv2d_weight(gy, x)
