@@ -32,7 +32,8 @@ from tinygen.utils.run import RunDir, lesson_parser, parse_args
 from tinygen.utils.train import evaluate, fit, map_batches
 
 parser = lesson_parser("Linear autoencoder vs PCA on Fashion-MNIST (slides 003)", steps=30000,
-                       batch_size=256, out=os.path.join("runs", "01_linear_ae_pca"))
+                       batch_size=256, out=os.path.join("runs", "01_linear_ae_pca"),
+                       datasets=("fashion-mnist", "mnist"))  # labelled, with a test split
 parser.add_argument("--k", type=int, default=32, help="the larger code size (k = 2 is always trained too)")
 parser.add_argument("--lr", type=float, default=3e-3, help="Adam's initial learning rate (cosine decay to 0)")
 args = parse_args(parser, quick={"steps": 20, "batch_size": 32})

@@ -36,7 +36,8 @@ from tinygen.utils.run import RunDir, lesson_parser, parse_args
 from tinygen.utils.train import evaluate, fit, map_batches
 
 parser = lesson_parser("Stacked autoencoder: tied weights, greedy layer-wise training (slides 003)",
-                       steps=10000, batch_size=128, out=os.path.join("runs", "02_stacked_ae"))
+                       steps=10000, batch_size=128, out=os.path.join("runs", "02_stacked_ae"),
+                       datasets=("fashion-mnist", "mnist"))  # labelled, with a test split
 parser.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate for the autoencoders")
 parser.add_argument("--labels-per-class", type=lambda s: [int(v) for v in s.split(",")], default=[10, 100],
                     help="comma-separated: labelled training images per class for the classifier heads")

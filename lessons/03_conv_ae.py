@@ -29,7 +29,8 @@ from tinygen.utils.run import RunDir, lesson_parser, parse_args
 from tinygen.utils.train import evaluate, fit, map_batches
 
 parser = lesson_parser("Convolutional autoencoder on Fashion-MNIST", steps=2000,
-                       out=os.path.join("runs", "03_conv_ae"))
+                       out=os.path.join("runs", "03_conv_ae"),
+                       datasets=("fashion-mnist", "mnist"))  # labelled, with a test split
 parser.add_argument("--lr", type=float, default=2e-3)
 parser.add_argument("--code-channels", type=int, default=4, help="feature maps of the 7x7 code")
 args = parse_args(parser, quick={"steps": 5, "batch_size": 16}, positive=("code_channels",))

@@ -32,7 +32,8 @@ from tinygen.utils.run import RunDir, lesson_parser, parse_args
 from tinygen.utils.train import evaluate, fit, map_batches
 
 parser = lesson_parser("Denoising autoencoders (Gaussian and masking noise) on Fashion-MNIST", steps=3000,
-                       batch_size=128, out=os.path.join("runs", "04_denoising_ae"))
+                       batch_size=128, out=os.path.join("runs", "04_denoising_ae"),
+                       datasets=("fashion-mnist", "mnist"))  # labelled, with a test split
 parser.add_argument("--lr", type=float, default=1e-3)
 parser.add_argument("--sigma", type=float, default=0.5, help="std of the Gaussian noise")
 parser.add_argument("--mask-p", type=float, default=0.5, help="fraction of pixels the masking noise zeroes")

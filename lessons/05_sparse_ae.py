@@ -33,7 +33,8 @@ from tinygen.utils.run import RunDir, lesson_parser, parse_args
 from tinygen.utils.train import evaluate, fit, map_batches
 
 parser = lesson_parser("Sparse autoencoders (L1 and KL penalties) on Fashion-MNIST", steps=3000,
-                       batch_size=128, out=os.path.join("runs", "05_sparse_ae"))
+                       batch_size=128, out=os.path.join("runs", "05_sparse_ae"),
+                       datasets=("fashion-mnist", "mnist"))  # labelled, with a test split
 parser.add_argument("--lr", type=float, default=1e-3)
 parser.add_argument("--hidden", type=int, default=1000, help="code units (overcomplete: more than 784)")
 parser.add_argument("--lambda-l1", type=float, default=0.03, help="weight of the L1 penalty")

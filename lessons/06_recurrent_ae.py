@@ -33,7 +33,8 @@ from tinygen.utils.run import RunDir, lesson_parser, parse_args
 from tinygen.utils.train import evaluate, fit, map_batches
 
 parser = lesson_parser("Recurrent autoencoder on Fashion-MNIST rows (Hands-On ML ch. 17)", steps=1800,
-                       batch_size=128, out=os.path.join("runs", "06_recurrent_ae"))
+                       batch_size=128, out=os.path.join("runs", "06_recurrent_ae"),
+                       datasets=("fashion-mnist", "mnist"))  # labelled, with a test split
 parser.add_argument("--cell", default="gru", choices=["gru", "lstm"], help="recurrent cell of both RNNs")
 parser.add_argument("--hidden", type=int, default=128, help="hidden state size of both RNNs")
 parser.add_argument("--code", type=int, default=32, help="code (bottleneck) size")

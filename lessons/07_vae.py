@@ -38,7 +38,8 @@ from tinygen.utils.run import RunDir, lesson_parser, parse_args
 from tinygen.utils.train import evaluate, fit, map_batches
 
 parser = lesson_parser("Variational autoencoder on Fashion-MNIST (Kingma & Welling 2014)", steps=5000,
-                       batch_size=128, out=os.path.join("runs", "07_vae"))
+                       batch_size=128, out=os.path.join("runs", "07_vae"),
+                       datasets=("fashion-mnist", "mnist"))  # labelled, with a test split
 parser.add_argument("--z-dim", type=int, default=16, help="latent size of the two main models")
 parser.add_argument("--hidden", type=int, default=512, help="hidden layer width of encoder and decoder")
 parser.add_argument("--sigma", type=float, default=0.1, help="fixed pixel std of the Gaussian decoder")

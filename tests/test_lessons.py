@@ -93,4 +93,4 @@ def test_missing_dataset_says_how_to_get_it(tmp_path):
 
 def test_bad_image_size_is_a_clear_error(data_env, tmp_path):
     r = run([WGAN, "--quick", "--image-size", "32", "--out", str(tmp_path / "o")], data_env, tmp_path)
-    assert r.returncode != 0 and "image_size" in r.stderr
+    assert r.returncode == 2 and "--image-size" in r.stderr
