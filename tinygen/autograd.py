@@ -84,26 +84,36 @@ class Tensor:
     # ------------------------------------------------ array-like properties
     @property
     def shape(self):
+        """The dimensions, a tuple of ints (``self.data.shape``); ``()`` for a scalar."""
         return self.data.shape
 
     @property
     def ndim(self):
+        """The number of dimensions, an int: ``len(self.shape)``."""
         return self.data.ndim
 
     @property
     def size(self):
+        """The number of elements, an int: the product of ``self.shape`` (1 for a scalar).
+
+        An attribute, as in NumPy, not PyTorch's ``size()`` method (use ``shape``).
+        """
         return self.data.size
 
     @property
     def dtype(self):
+        """The element type, a ``numpy.dtype`` (e.g. ``float32``; CuPy uses NumPy's dtypes)."""
         return self.data.dtype
 
     @property
     def device(self):
+        """Where the data lives: ``"cuda"`` for a CuPy array, ``"cpu"`` otherwise. See :meth:`to`."""
         return device_of(self.data)
 
     @property
     def is_leaf(self):
+        """True for a tensor no recorded op produced (user-made, a Parameter, or made
+        under ``no_grad``); ``backward()`` fills ``.grad`` only on leaves."""
         return self.creator is None
 
     def __len__(self):
@@ -220,9 +230,18 @@ class Function:
         return self._outputs[i]()
 
     def forward(self, *arrays):
+        """Compute the outputs from the input arrays (NumPy or CuPy, never Tensors).
+
+        Returns an array, or a tuple of arrays for several outputs. Save here,
+        on ``self``, whatever constant the backward needs (e.g. a mask).
+        """
         raise NotImplementedError
 
     def backward(self, *grad_outputs):
+        """The vector-Jacobian product: one Tensor cotangent per output in, one
+        gradient per input out (a Tensor of that input's shape and dtype, or None
+        where ``self.needs_grad[i]`` is False). Written in tinygen ops, so that it
+        is differentiable in turn."""
         raise NotImplementedError
 
 

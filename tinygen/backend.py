@@ -62,10 +62,12 @@ def xp_for(device):
 
 # ---------------------------------------------------------------- randomness
 class _RNG:
-    """The global random state: a NumPy PCG64 generator (plus CuPy's, if present).
+    """The global random state: one NumPy PCG64 generator, for both backends.
 
-    Random tensors are drawn on the CPU and moved to the device, so that a
-    seed gives the same numbers on both backends.
+    There is no CuPy generator: random tensors (``randn``, ``rand``, layer
+    init, dropout masks) are drawn on the CPU and moved to the device, so a
+    seed gives the same numbers on NumPy and CuPy, and a checkpoint holds
+    one state. The price is a host-to-device copy per random tensor.
     """
 
     def __init__(self, seed=0):

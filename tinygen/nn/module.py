@@ -46,6 +46,8 @@ class Module:
         object.__setattr__(self, name, array)
 
     def forward(self, *args, **kwargs):
+        """The layer's computation; subclasses implement it. Call the module
+        (``m(x)``), not ``forward``. Shapes and dtypes: see each layer."""
         raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
@@ -64,6 +66,7 @@ class Module:
             yield from m.named_modules(f"{prefix}.{name}" if prefix else name, seen)
 
     def modules(self):
+        """List of self and every submodule, each once, depth first in registration order."""
         return [m for _, m in self.named_modules()]
 
     def named_parameters(self):
@@ -85,6 +88,9 @@ class Module:
         return [p for _, p in self.named_parameters()]
 
     def named_buffers(self):
+        """Yield (dotted name, array) for every buffer of this module and its submodules
+        (e.g. ``"1.running_mean"``): the raw NumPy/CuPy arrays, not Tensors, in the
+        module's dtype, on its device."""
         for prefix, m in self.named_modules():
             for name in m._buffers:
                 yield (f"{prefix}.{name}" if prefix else name), getattr(m, name)
@@ -200,6 +206,7 @@ class Module:
                 object.__setattr__(m, attr, new)
 
     def extra_repr(self):
+        """The text inside ``Name(...)`` in ``repr(module)`` (e.g. ``"3, 5, bias=True"``); "" by default."""
         return ""
 
     def __repr__(self):

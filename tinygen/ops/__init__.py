@@ -10,6 +10,26 @@ def _swap_last(x):
     return shape.transpose(x, axes)
 
 
+def _reshape(x, *dims):
+    """``x`` with a new shape, given as ints or one tuple (one entry may be -1). See :func:`shape.reshape`."""
+    return shape.reshape(x, dims)
+
+
+def _transpose(x, *axes):
+    """Reverse the axes (no arguments) or permute them (``x.transpose(1, 0, 2)``). See :func:`shape.transpose`."""
+    return shape.permute(x, *axes) if axes else shape.transpose(x)
+
+
+def _T(x):
+    """All axes reversed (the transpose of a matrix), as ``numpy.ndarray.T``."""
+    return shape.transpose(x)
+
+
+def _mT(x):
+    """The last two axes swapped (a batch of matrices transposed), as ``torch.Tensor.mT``."""
+    return _swap_last(x)
+
+
 def _compare(op):
     # Comparisons give constant bool tensors (no gradient), e.g. for where().
     return lambda a, b: Tensor(op(a.data, b.data if isinstance(b, Tensor) else b))
@@ -28,12 +48,10 @@ _methods = {
     "exp": arith.exp, "log": arith.log, "sqrt": arith.sqrt, "abs": arith.abs, "pow": arith.pow,
     "sum": reduce.sum, "mean": reduce.mean, "var": reduce.var, "max": reduce.max,
     "sum_to": reduce.sum_to, "broadcast_to": reduce.broadcast_to,
-    "reshape": lambda x, *s: shape.reshape(x, s),
-    "transpose": lambda x, *axes: shape.permute(x, *axes) if axes else shape.transpose(x),
+    "reshape": _reshape, "transpose": _transpose,
     "permute": shape.permute, "flatten": shape.flatten, "to": shape.to, "astype": shape.astype,
     "relu": activation.relu, "sigmoid": activation.sigmoid, "tanh": activation.tanh,
-    "T": property(lambda x: shape.transpose(x)),
-    "mT": property(_swap_last),
+    "T": property(_T), "mT": property(_mT),
 }
 for _name, _fn in _methods.items():
     setattr(Tensor, _name, _fn)
