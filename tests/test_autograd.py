@@ -136,7 +136,8 @@ def _gp_step(D, opt):
 
 def test_graph_is_freed_without_garbage_collector():
     """No reference cycles: with the cycle collector off, dropping the loss frees the
-    whole graph, penalty graph included (shared/NOTES.md, 'Memory with create_graph')."""
+    whole graph, penalty graph included: a Function holds its outputs by weakref
+    (see the tinygen.autograd module docstring), so no cycle keeps a graph alive."""
     D = _critic()
     opt = tg.optim.Adam(D.parameters(), 1e-3)
     gc.disable()

@@ -106,7 +106,7 @@ def test_batchnorm_train_second_derivative_full(cls, shape, device):
 
 
 class _FusedBNConstStats(Function):
-    """The classic bug from the NOTES: x_hat and 1/std saved as constants in the backward."""
+    """The classic fused-backward bug: x_hat and 1/std saved as constants in the backward."""
 
     def forward(self, x):
         mu, var = x.mean(0), x.var(0)
@@ -384,7 +384,7 @@ def test_gan_step_stays_float32():
     assert not np.allclose(G[1].running_mean, 0)  # the buffers were updated, in float32
 
 
-# ------------------------------------------------------------- issue 3 additions
+# ------------------------------------------------------------- dropout, pooling, embedding, recurrent cells, state
 def test_dropout_module_train_and_eval():
     m = nn.Dropout(0.5)
     x = tg.ones(100, 100)

@@ -396,7 +396,7 @@ def test_float32_preserved(name, device):
     assert all(h is None or h.dtype == np.float32 for h in gg)
 
 
-# ------------------------------------------------------------- issue 3 additions: dropout, clamp, VAE losses
+# ------------------------------------------------------------- dropout, clamp, VAE losses
 def test_dropout(device):
     tg.manual_seed(0)
     x = tg.ones(200, 50, dtype="float64", device=device)

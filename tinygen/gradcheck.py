@@ -1,7 +1,8 @@
 """Finite-difference checks of first and second derivatives.
 
-After Chainer's ``gradient_check``: float64 only (float32 differences are
-useless, shared/NOTES.md), a random cotangent v so that the checked scalar is
+After Chainer's ``gradient_check``: float64 only (in float32 the rounding
+error of a central difference, about 1e-7 |L| / eps, is as large as the
+derivative for any usable eps), a random cotangent v so that the checked scalar is
 L = sum(v * f(x)) (an all-ones cotangent hides bugs in normalising ops), and
 central differences (L(x + eps d) - L(x - eps d)) / (2 eps) compared with the
 analytic directional derivative grad L . d.

@@ -6,8 +6,9 @@ from ..backend import get_array_module
 def as_tensor(value, like):
     """Wrap a Python scalar or array as a constant Tensor of ``like``'s dtype and device.
 
-    Holding constants in the tensor's own dtype matters: NumPy 2 lets a 0-d
-    float64 array silently upcast a float32 one (shared/NOTES.md).
+    Holding constants in the tensor's own dtype matters: under NumPy 2's
+    promotion rules (NEP 50) a 0-d float64 array silently upcasts a float32
+    one (tests/test_ops.py::test_float32_preserved checks every op).
     """
     if isinstance(value, Tensor):
         return value

@@ -2,8 +2,9 @@
 
 ReLU and LeakyReLU are piecewise linear: their backward is ``gy * mask`` with
 the mask a constant array. That is exact at every order (the second
-derivative is zero almost everywhere) and it keeps the gradient penalty cheap
-(shared/NOTES.md, "Higher-order gradients").
+derivative is zero almost everywhere) and it keeps the gradient penalty cheap:
+its double backward through a LeakyReLU critic is one more masked multiply
+per layer (tests/test_gradient_penalty.py checks that penalty end to end).
 """
 from ..autograd import Function, Tensor
 from ..backend import as_device, default_generator, get_array_module
