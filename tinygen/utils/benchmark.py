@@ -97,7 +97,8 @@ def openblas_info():
 
 
 def blas_env():
-    """The BLAS thread settings (``BLAS_VARS``) set in this process's environment, as a dict name -> value."""
+    """The OpenBLAS and OpenMP settings (``BLAS_VARS``: core type, L2 size, threads) set in this
+    process's environment, as a dict name -> value (str)."""
     return {k: os.environ[k] for k in BLAS_VARS if k in os.environ}
 
 
