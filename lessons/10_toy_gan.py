@@ -405,7 +405,8 @@ for i, name in enumerate(selected):
         G_main = G
     print(f"{name}: {results[name]['modes']}/{results[name]['n_modes']} modes, "
           f"{100 * results[name]['high_quality']:.1f}% high quality "
-          f"(best over training {results[name]['modes_max']}), {results[name]['d_steps_per_g_step']:.2f} D steps/G step")
+          f"(best over training {results[name]['modes_max']}), "
+          f"{results[name]['d_steps_per_g_step']:.2f} D steps/G step")
 
 # %% [markdown]
 # ## 6. What the runs show
