@@ -481,7 +481,8 @@ for ax, key in zip(axes, ("ring", "grid")):
 viz.save_figure(fig, run.file("coverage.png"), dpi=80)
 
 loss_runs = [n for n in ("ring_ns", "ring_minimax", "grid_ns", "grid_minimax") if n in histories] or selected
-viz.plot_losses({n: histories[n] for n in loss_runs}, run.file("losses.png"), keys=["d_fake"],
+viz.plot_losses({n: histories[n] for n in loss_runs}, run.file("losses.png"),
+                keys=[f"d_fake ({n})" for n in loss_runs],       # comparing runs, plot_losses names keys "key (run)"
                 title="G and D losses; below, mean D(G(z)) on G's batch")
 
 if MAIN in trackers:
