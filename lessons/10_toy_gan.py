@@ -397,6 +397,7 @@ for i, name in enumerate(selected):
     results[name] = {"data": cfg["data"], "loss": cfg["loss"], "k": cfg["k"], "lr": cfg.get("lr", args.lr),
                      "n_modes": len(data["centers"]), "modes": int(rec[-1, 1]), "high_quality": rec[-1, 2],
                      "modes_max": int(rec[:, 1].max()),
+                     "modes_mean_last_half": float(rec[rec[:, 0] > args.steps / 2, 1].mean()),   # less noisy
                      "d_steps_per_g_step": float(np.mean([r["d_steps"] for r in histories[name]])),
                      "seconds": time.perf_counter() - t0,   # this session's: ~0 for a finished run loaded on --resume
                      "coverage_curve": {"step": rec[:, 0].astype(int).tolist(), "modes": rec[:, 1].astype(int).tolist(),
