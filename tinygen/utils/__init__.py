@@ -11,6 +11,8 @@ not part of it; the engine (``tinygen`` minus this folder) never imports it.
 ``train.py``       ``fit`` (a lesson's own step, with progress, checkpoints, resume), ``evaluate``
 ``progress.py``    the progress line (step, losses, it/s, ETA)
 ``latent.py``      ``lerp``, ``slerp``, interpolation paths, the 2-D Gaussian grid
-``gan.py``         what GAN lessons share (DCGAN's init)
+``gan.py``         what GAN lessons share: flags, DCGAN's init, the gradient penalty, the fixed-z GIF, sampling, scores
+``metrics.py``     the Fashion-MNIST classifier (shipped weights), IS, FID, class histogram, mode coverage
+``toy.py``         the 2-D Gaussian mixtures (ring, grid) of the toy GAN
 ``benchmark.py``   the WGAN-GP step benchmark, ``python3 -m tinygen.utils.benchmark``
 """
