@@ -14,7 +14,7 @@
 #   slide's adaptive schedule;
 # - a run that collapses, and what collapse looks like.
 #
-#     python lessons/10_toy_gan.py                 # all runs, minutes on a 2-core CPU
+#     python lessons/10_toy_gan.py                 # all 8 runs: 8 min on a 2-core CPU
 #     python lessons/10_toy_gan.py --quick         # seconds, for the tests
 #     python lessons/10_toy_gan.py --resume        # continue an interrupted run, run by run
 #
@@ -418,26 +418,31 @@ for i, name in enumerate(selected):
 # comparison. `training.gif`: the main run, from the blob of an untrained G
 # to the ring.
 #
-# What the default run measured (seed 0; seeds 0-2 in the README):
-# - **Saturation.** After 500 D steps against the untrained G, D(G(z)) is
-#   about 4e-5. The minimax loss then gives G a gradient of norm 7e-5, the
-#   non-saturating loss 4.0, 60,000 times more; one plain SGD step leaves
-#   D(G(z)) at 0.0000 under the minimax loss and lifts it to 0.033 under the
+# What the default run measured (final coverage for seeds 0, 1, 2):
+# - **Saturation.** After 500 D steps against the untrained G, D(x) = 1.0000
+#   on the data and D(G(z)) is 2e-5 to 6e-5. The minimax loss then gives G
+#   a gradient of norm 7e-5 to 2e-4, the non-saturating loss 1.8 to 4.0,
+#   17,000 to 60,000 times more; one plain SGD step does not move D(G(z))
+#   at all under the minimax loss, and lifts it (to 0.0002-0.033) under the
 #   heuristic. In the runs, though, the minimax G still learns: D starts as
-#   untrained as G, so D(G(z)) averages 0.2-0.3 rather than 0 (it is under
-#   0.1 in 9% of the ring run's steps), and Adam divides every update by a
-#   running scale of its gradient. What it loses is precision:
-#   its samples smear along the ring and across the grid (29% and 11% high
-#   quality, against 95% and 54% for the heuristic).
-# - **Coverage.** The non-saturating GAN covers 8/8 ring modes and 17/25
-#   grid modes (PacGAN's plain GAN: 6.3 and 17.3), the minimax one 7/8 and
-#   16/25. Coverage is not monotone: modes are found and lost again
-#   as the players move (the curves of `coverage.png`).
+#   untrained as G, so D(G(z)) averages 0.2-0.3 rather than 0 (seed 0: it
+#   is under 0.1 in 9% of the ring run's steps), and Adam divides every
+#   update by a running scale of its gradient. What it loses is precision:
+#   its grid samples smear across the plane, 11-20% high quality against
+#   52-55% for the heuristic.
+# - **Coverage.** The non-saturating GAN covers 8, 8, 6 of 8 ring modes and
+#   17, 11, 14 of 25 grid modes (PacGAN's plain GAN: 6.3 and 17.3). The
+#   minimax one covers as many or more (8, 8, 7 and 16, 15, 20), but with
+#   smeared samples: a mode counts as covered with a single stray sample
+#   near it, so coverage must be read together with the high-quality
+#   fraction. Coverage is not monotone: modes are found and lost again as
+#   the players move (`coverage.png`); every grid run touched 20-22 modes
+#   at some point.
 # - **k.** A weak D (one step per 4 G steps) gives G no useful signal, and
-#   G collapses onto one grid mode. A strong D (k = 5) keeps the samples
-#   tighter (79% high quality) but covers fewer modes (12): G is pushed
-#   off every mode D has learned to reject. The adaptive schedule spent
-#   1.18 D steps per G step on average and covered 18.
+#   G collapses onto one grid mode or none (1, 1, 0 of 25) on every seed. A
+#   strong D (k = 5) covers fewer modes (12, 10, 10): G is pushed off every
+#   mode that D has learned to reject. The adaptive schedule spent 1.16 D
+#   steps per G step on average and covered 18, 13, 13, about as many as k = 1.
 
 # %%
 def draw(ax, points, key, title):
@@ -505,11 +510,11 @@ if MAIN in trackers:
 # Too large a learning rate makes both players jump far at every step,
 # which drives exactly this oscillation. `collapse.png` shows the collapsing
 # run's samples over training, next to the main run at the same steps: at
-# lr 1e-2 (seed 0) G puts nearly all its samples on one or two modes, never
-# more than 3 of 8, and the thin trail between them is the mass in transit
-# from one mode to the next. Here D is winning (over the last 1,000 steps
-# L_D ≈ 0.63 and D(G(z)) ≈ 0.19): it rejects the over-full mode, and G
-# hops. The weak-D run collapses the other way: its losses sit at the
+# lr 1e-2 G puts nearly all its samples on one to three modes (1, 2, 3 of
+# 8 at the end; never more than 4 on any seed), and the thin trail
+# between them is the mass in transit from one mode to the next. Here D is
+# winning (seed 0, over the last 1,000 steps: L_D ≈ 0.63, D(G(z)) ≈ 0.19): it rejects the over-full mode, and G
+# hops. The weak-D run collapses the other way: its losses (seed 0) sit at the
 # equilibrium's values, L_D ≈ 1.42 ≈ 2 log 2 and D(G(z)) ≈ 0.49, while G
 # covers 1 mode of 25. A D too weak to tell the data from one blob is
 # "fooled" by it: losses at their equilibrium values do not mean p_g = p_data.
