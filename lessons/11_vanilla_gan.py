@@ -26,7 +26,7 @@ from tinygen.utils.run import RunDir, lesson_parser, parse_args
 from tinygen.utils.train import fit
 
 parser = lesson_parser("The vanilla GAN on Fashion-MNIST (Goodfellow et al. 2014)", steps=6000,
-                       out=os.path.join("runs", "11_vanilla_gan"))
+                       out=os.path.join("runs", "11_vanilla_gan"), datasets=("fashion-mnist", "mnist"))
 add_gan_flags(parser, sample_every=250, checkpoint_every=1000)
 parser.add_argument("--k", type=int, default=1, help="discriminator steps per generator step")
 parser.add_argument("--g-loss", default="ns", choices=["ns", "minimax"],
@@ -43,8 +43,6 @@ tg.manual_seed(args.seed)
 # multilayer perceptrons and see no image structure at all.
 
 # %%
-if args.dataset == "folder":
-    parser.error("--dataset: this lesson's MLPs take 28x28 grey images (fashion-mnist or mnist), got folder")
 images, _ = load_images(args.dataset, args.data_dir, limit=256 if args.quick else None)
 batches = Batches(images.reshape(len(images), -1), batch_size=args.batch_size, seed=args.seed)
 print(f"data: {args.dataset}, {len(images)} images of 28x28")

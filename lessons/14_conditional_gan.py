@@ -29,7 +29,7 @@ from tinygen.utils.run import RunDir, lesson_parser, parse_args
 from tinygen.utils.train import fit
 
 parser = lesson_parser("The conditional GAN on Fashion-MNIST (Mirza and Osindero 2014)", steps=6000,
-                       out=os.path.join("runs", "14_conditional_gan"))
+                       out=os.path.join("runs", "14_conditional_gan"), datasets=("fashion-mnist", "mnist"))
 add_gan_flags(parser, sample_every=250, checkpoint_every=1000)
 parser.add_argument("--embed-dim", type=int, default=10, help="size of the learned class embedding")
 parser.add_argument("--lr", type=float, default=2e-4)
@@ -46,8 +46,6 @@ CLASSES = 10
 # bag, ankle boot). Each batch is a pair (images, labels).
 
 # %%
-if args.dataset == "folder":
-    parser.error("--dataset: this lesson needs class labels (fashion-mnist or mnist), got folder")
 images, labels = load_images(args.dataset, args.data_dir, limit=256 if args.quick else None)
 batches = Batches(images.reshape(len(images), -1), labels, batch_size=args.batch_size, seed=args.seed)
 print(f"data: {args.dataset}, {len(images)} labelled images of 28x28")
