@@ -21,9 +21,8 @@ from tinygen import functional as F, nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_images
 from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores,
-                               export_samples, generate)
+                               export_samples, fit_gan, generate)
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
-from tinygen.utils.train import fit
 
 parser = lesson_parser("The vanilla GAN on Fashion-MNIST (Goodfellow et al. 2014)", steps=6000,
                        out=os.path.join("runs", "11_vanilla_gan"), datasets=("fashion-mnist", "mnist"))
@@ -145,11 +144,7 @@ def as_images(x):
 run = RunDir(args.out)
 gif = SampleGif(run.file("training.gif"), G, tg.randn(64, args.z_dim, device=args.device),
                 render=lambda x: viz.make_grid(as_images(x)))
-frames_at = [s for s in range(1, args.steps + 1) if s % args.sample_every == 0 or s == args.steps]
-history = fit(step, batches, args.steps, run, models={"G": G, "D": D}, optimizers={"G": optG, "D": optD},
-              state={"gif": gif}, resume=args.resume, device=args.device, pull=True,
-              print_every=1 if args.quick else 250, checkpoint_every=args.checkpoint_every,
-              callback=gif, callback_steps=frames_at)
+history = fit_gan(step, batches, run, args, {"G": G, "D": D}, {"G": optG, "D": optD}, gif)
 
 # %% [markdown]
 # ## 5. Results

@@ -25,9 +25,8 @@ from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_images
 from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, best_of_k, closing_scores,
-                               critic_grad_norms, export_samples, generate, gradient_penalty)
+                               critic_grad_norms, export_samples, fit_gan, generate, gradient_penalty)
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
-from tinygen.utils.train import fit
 
 parser = lesson_parser("WGAN-GP on Fashion-MNIST (Gulrajani et al. 2017)", steps=2000,
                        out=os.path.join("runs", "13_wgan_gp"))
@@ -213,11 +212,7 @@ def step(next_batch):
 
 run = RunDir(args.out)
 gif = SampleGif(run.file("training.gif"), G, tg.randn(64, args.z_dim, device=args.device))  # a fixed 8x8 grid of z
-frames_at = [s for s in range(1, args.steps + 1) if s % args.sample_every == 0 or s == args.steps]
-history = fit(step, batches, args.steps, run, models={"G": G, "D": D}, optimizers={"G": optG, "D": optD},
-              state={"gif": gif}, resume=args.resume, device=args.device, pull=True,
-              print_every=1 if args.quick else 25, checkpoint_every=args.checkpoint_every,
-              callback=gif, callback_steps=frames_at)
+history = fit_gan(step, batches, run, args, {"G": G, "D": D}, {"G": optG, "D": optD}, gif, print_every=25)
 
 # %% [markdown]
 # ## 7. Results

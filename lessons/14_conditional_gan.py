@@ -24,9 +24,8 @@ from tinygen import functional as F, nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_images
 from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores,
-                               export_samples, generate)
+                               export_samples, fit_gan, generate)
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
-from tinygen.utils.train import fit
 
 parser = lesson_parser("The conditional GAN on Fashion-MNIST (Mirza and Osindero 2014)", steps=6000,
                        out=os.path.join("runs", "14_conditional_gan"), datasets=("fashion-mnist", "mnist"))
@@ -169,11 +168,8 @@ def on_frame(s):
         viz.save_grid(as_images(generate(G, grid_inputs)), run.file(f"grid_{snapshots[s]}.png"), nrow=10)
 
 
-frames_at = sorted({s for s in range(1, args.steps + 1) if s % args.sample_every == 0} | set(snapshots))
-history = fit(step, batches, args.steps, run, models={"G": G, "D": D}, optimizers={"G": optG, "D": optD},
-              state={"gif": gif}, resume=args.resume, device=args.device, pull=True,
-              print_every=1 if args.quick else 250, checkpoint_every=args.checkpoint_every,
-              callback=on_frame, callback_steps=frames_at)
+history = fit_gan(step, batches, run, args, {"G": G, "D": D}, {"G": optG, "D": optD}, gif,
+                  callback=on_frame, extra_steps=snapshots)
 
 # %% [markdown]
 # ## 4. Did G honour the label?

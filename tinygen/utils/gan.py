@@ -16,6 +16,7 @@ from ..nn.layers import Conv2d, ConvTranspose2d, Linear, UpsampleConv2d
 from ..nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from . import viz
 from .fileio import atomic_open
+from .train import fit
 
 
 # ---------------------------------------------------------------- flags
@@ -41,6 +42,36 @@ GAN_QUICK = {"sample_every": 2, "checkpoint_every": 2, "eval_samples": 200}
 """``--quick`` values of the GAN flags, for ``parse_args(quick={**GAN_QUICK, ...})``."""
 GAN_POSITIVE = ("z_dim", "sample_every", "checkpoint_every", "eval_samples")
 """GAN flags that must be >= 1, for ``parse_args(positive=GAN_POSITIVE)``."""
+
+
+# ---------------------------------------------------------------- training
+def fit_gan(step, batches, run, args, models, optimizers, gif, callback=None, extra_steps=(), print_every=250):
+    """:func:`tinygen.utils.train.fit` with the GAN lessons' conventions.
+
+    ``step(next_batch)`` pulls its own batches (``pull=True``); ``gif`` (a
+    :class:`SampleGif`) is checkpointed with the models and gets a frame every
+    ``args.sample_every`` steps and at the last step; checkpoints every
+    ``args.checkpoint_every`` steps; ``--resume``, ``--device`` and ``--quick``
+    (progress on every step) as the flags say.
+
+    Args:
+        step, batches, run: as for ``fit``. args: the parsed GAN flags
+            (:func:`add_gan_flags` plus ``lesson_parser``'s).
+        models, optimizers: dicts name -> Module / Optimizer.
+        gif: the :class:`SampleGif`.
+        callback: runs instead of ``gif`` at those steps (it should call
+            ``gif`` itself), e.g. to save extra snapshots.
+        extra_steps: further steps at which the callback runs (0 is before
+            the first step).
+        print_every: steps between progress lines.
+
+    Returns:
+        the run's log, as ``fit`` returns it.
+    """
+    at = {s for s in range(1, args.steps + 1) if s % args.sample_every == 0} | {args.steps} | set(extra_steps)
+    return fit(step, batches, args.steps, run, models=models, optimizers=optimizers, state={"gif": gif},
+               resume=args.resume, device=args.device, pull=True, print_every=1 if args.quick else print_every,
+               checkpoint_every=args.checkpoint_every, callback=callback or gif, callback_steps=sorted(at))
 
 
 # ---------------------------------------------------------------- init
