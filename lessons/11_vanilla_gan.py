@@ -157,6 +157,19 @@ history = fit_gan(step, batches, run, args, {"G": G, "D": D}, {"G": optG, "D": o
 # set (FID, lower is better), the Inception Score (higher is better, 10 at
 # most) and the fraction of samples in each class (a class near 0 is a
 # dropped mode), all on 10,000 samples.
+#
+# **What the default run gives** (6,000 steps, 6 min 19 s on a 2-core CPU):
+# FID 39.7 and 34.7, IS 3.34 and 3.73 on seeds 0 and 1. The curves are the
+# lecture's "good" ones: D(x) settles near 0.6 and D(G(z)) near 0.45, the
+# two losses close together around 1.1-1.2, no player winning. The samples
+# are recognisable garments, but speckled with salt-and-pepper noise: an MLP
+# has no notion of neighbouring pixels, so nothing ties a pixel to the next.
+# The classifier files many of those noisy tops as "shirt" (38-40 % of the
+# samples) and finds few pullovers (0.7 and 1.2 %): the histogram shows
+# what G over- and under-produces, in the classifier's eyes. On the
+# calibration table of the README, these FIDs sit between "training set +
+# noise σ = 0.3" (33) and "5 of 10 classes" (43). The DCGAN of lesson 12,
+# with convolutions and the same budget of minutes, reaches about 20.
 
 # %%
 viz.plot_losses(history, run.file("losses.png"), keys=["D_real", "D_fake"],
