@@ -127,7 +127,9 @@ class Adam(Optimizer):
         v = state.setdefault("exp_avg_sq", xp.zeros_like(w))
         # In place, through two scratch arrays instead of a fresh temporary per
         # operation (each full-size temporary is a memory pass plus page faults).
-        a, b = xp.empty_like(w), xp.empty_like(w)
+        # The scratch is kept across parameters and steps: a fresh large array
+        # is fresh pages from the OS, faulted in one by one on first write.
+        a, b = _scratch(self, w, 0, xp), _scratch(self, w, 1, xp)
         m *= b1
         m += xp.multiply(g, 1 - b1, out=a)                        # m = b1 m + (1-b1) g
         v *= b2
@@ -138,6 +140,20 @@ class Adam(Optimizer):
         a += eps                                                  # sqrt(v / (1-b2^t)) + eps
         xp.multiply(m, lr / (1 - b1 ** t), out=b)
         w -= xp.divide(b, a, out=b)
+
+
+def _scratch(opt, w, k, xp):
+    """The k-th scratch array of ``opt``, seen with w's shape and dtype (contents undefined).
+
+    One flat buffer per (k, dtype, array module, device), grown to the largest
+    parameter it has served; not part of the optimizer's state.
+    """
+    bufs = opt.__dict__.setdefault("_scratch", {})
+    key = (k, w.dtype, xp.__name__, str(getattr(w, "device", "")))
+    buf = bufs.get(key)
+    if buf is None or buf.size < w.size:
+        buf = bufs[key] = xp.empty(w.size, dtype=w.dtype)
+    return buf[:w.size].reshape(w.shape)
 
 
 class RMSprop(Optimizer):

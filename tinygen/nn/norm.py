@@ -5,12 +5,16 @@ backward that treats the batch mean and inverse std as constants gets the
 *second* derivative wrong; here the backward is itself a Function
 (:class:`NormalizeBackward`) whose backward is the exact derivative, written
 in differentiable ops, so every order is right.
+
+BatchNorm's affine scale and shift are fused too (:class:`NormalizeAffine`):
+its backward reuses the two sums the normalisation's backward needs anyway,
+sum(gy) and sum(gy x_hat), which are the bias's and the weight's gradients.
 """
 import numpy as np
 
 from ..autograd import Function
 from ..backend import get_array_module
-from ..ops.reduce import mean
+from ..ops.reduce import mean, sum as tsum
 from .module import Module, Parameter
 
 
@@ -86,19 +90,122 @@ class NormalizeBackward(Function):
         x, gy = self.inputs
         axes = self.axes
         ggy = NormalizeBackward(axes, self.eps, self.s, self.xh)(x, u) if self.needs_grad[1] else None
-        gx = None
-        if self.needs_grad[0]:
-            def M(z):
-                return mean(z, axes, keepdims=True)
-            # x_hat and s as functions of x, so this term differentiates again.
-            d = x - M(x)
-            s = (M(d * d) + self.eps) ** -0.5
-            xh = d * s
-            c2 = M(gy * xh)
-            a = gy - M(gy) - xh * c2
-            qu = u - M(u) - xh * M(xh * u)
-            gx = -(s * s) * (M(u * a) * xh + c2 * qu + M(u * xh) * a)
+        gx = _normalize_backward_dx(x, gy, u, axes, self.eps) if self.needs_grad[0] else None
         return gx, ggy
+
+
+def _normalize_backward_dx(x, gy, u, axes, eps):
+    """d/dx of <u, NormalizeBackward(x, gy)>, in differentiable tinygen ops (Tensors in and out):
+        -s^2 (M(u a) x_hat + M(gy x_hat) Q(u) + M(u x_hat) a)
+    with a and Q as in :class:`NormalizeBackward`. x_hat and s are rebuilt as
+    functions of x, so this term differentiates again."""
+    def M(z):
+        return mean(z, axes, keepdims=True)
+    d = x - M(x)
+    s = (M(d * d) + eps) ** -0.5
+    xh = d * s
+    c2 = M(gy * xh)
+    a = gy - M(gy) - xh * c2
+    qu = u - M(u) - xh * M(xh * u)
+    return -(s * s) * (M(u * a) * xh + c2 * qu + M(u * xh) * a)
+
+
+def _count(shape, axes):
+    """The number of elements one statistic averages: the product of ``shape`` over ``axes``."""
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+class NormalizeAffine(Function):
+    """y = x_hat w + b, x_hat = Normalize(axes)(x), with w and b constant along ``axes``.
+
+    BatchNorm's training forward with its affine scale and shift (Ioffe &
+    Szegedy 2015, Alg. 1): x (N, C, ...) of any float dtype and layout; w, b of
+    x's dtype and shape (1, C, 1, ...), i.e. size 1 on every axis in ``axes``
+    (LayerNorm's per-element weight varies along its axes: it does not fit).
+    y has x's shape, dtype and memory layout. ``mean`` and ``var`` hold the
+    batch statistics after the forward, as in :class:`Normalize`.
+
+    With d = x - M x and s = (M d^2 + eps)^-1/2, y = d (s w) + b: two full passes
+    after the statistics, and d and s are kept for the backward, which
+    (:class:`NormalizeAffineBackward`) is a Function with an exact backward of
+    its own (tests/test_norm.py checks three orders against the composite).
+    """
+
+    def __init__(self, axes, eps):
+        self.axes, self.eps = tuple(axes), eps
+
+    def forward(self, x, w, b):
+        xp = get_array_module(x)
+        self.mean = x.mean(axis=self.axes, keepdims=True)
+        d = x - self.mean                               # x's layout
+        y = xp.multiply(d, d)                           # scratch for d^2, then the output
+        self.var = y.mean(axis=self.axes, keepdims=True)
+        self.s = (self.var + self.eps) ** -0.5          # eps a Python float: dtype kept
+        xp.multiply(d, self.s * w, out=y)
+        y += b
+        self.d = d
+        return y
+
+    def backward(self, gy):
+        x, w, _ = self.inputs
+        gx, gw, gb = NormalizeAffineBackward(self.axes, self.eps, self.d, self.s)(x, w, gy)
+        return gx, gw, gb
+
+
+class NormalizeAffineBackward(Function):
+    """The VJP of :class:`NormalizeAffine`: inputs x, w, gy; outputs (gx, gw, gb).
+
+        gb = sum gy,  gw = sum gy x_hat  (sums over ``axes``; w's shape)
+        gx = w N(x, gy) = w s (gy - M gy - x_hat M(gy x_hat))
+    with N = :class:`NormalizeBackward` (w factors out of N because it is
+    constant along ``axes``). Both sums are the ones N needs, so the forward
+    makes two reductions and one output: with M(gy x_hat) = s M(gy d),
+        gx = (w s) gy - (w s) M gy - (w s^3 M(gy d)) d.
+    ``d`` and ``s`` may pass in the forward's x - M x and inverse std.
+
+    Its own backward, for cotangents (u, u_w, u_b) of (gx, gw, gb):
+        d/dgy: N(x, w u) + u_w x_hat + u_b   (N is linear in gy and symmetric)
+        d/dw:  sum u N(x, gy)
+        d/dx:  d/dx <w u, N(x, gy)> + N(x, u_w gy)   (the second: the VJP of x_hat)
+    all in differentiable ops and Functions, so every further order is exact.
+    """
+
+    def __init__(self, axes, eps, d=None, s=None):
+        self.axes, self.eps, self.d, self.s = axes, eps, d, s
+
+    def forward(self, x, w, gy):
+        xp, axes = get_array_module(x), self.axes
+        if self.d is None:
+            self.d = x - x.mean(axis=axes, keepdims=True)
+            self.s = (xp.square(self.d).mean(axis=axes, keepdims=True) + self.eps) ** -0.5
+        d, s = self.d, self.s
+        self.d = None  # only needed once; the backward recomputes from x
+        n = _count(x.shape, axes)
+        gb = gy.sum(axis=axes, keepdims=True)
+        t = xp.multiply(gy, d)
+        sgd = t.sum(axis=axes, keepdims=True)           # sum gy d
+        gw = s * sgd                                    # sum gy x_hat
+        k = w * s
+        gx = xp.multiply(gy, k)
+        gx -= k * (gb * (1.0 / n))                      # (w s) M gy
+        xp.multiply(d, k * (s * s) * (sgd * (1.0 / n)), out=t)
+        gx -= t                                         # (w s^3 M(gy d)) d
+        return gx, gw, gb
+
+    def backward(self, u, uw, ub):
+        x, w, gy = self.inputs
+        axes, eps = self.axes, self.eps
+        gx = gw = ggy = None
+        if self.needs_grad[0]:
+            gx = _normalize_backward_dx(x, gy, w * u, axes, eps) + NormalizeBackward(axes, eps)(x, uw * gy)
+        if self.needs_grad[1]:
+            gw = tsum(u * NormalizeBackward(axes, eps)(x, gy), axes, keepdims=True)
+        if self.needs_grad[2]:
+            ggy = NormalizeBackward(axes, eps)(x, w * u) + uw * Normalize(axes, eps)(x) + ub
+        return gx, gw, ggy
 
 
 class _BatchNorm(Module):
@@ -118,8 +225,12 @@ class _BatchNorm(Module):
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)
         if self.training:
-            norm = Normalize(axes, self.eps)
-            y = norm(x)
+            if self.weight is not None:  # one fused Function for normalise, scale and shift
+                norm = NormalizeAffine(axes, self.eps)
+                y = norm(x, self.weight.reshape(*shape), self.bias.reshape(*shape))
+            else:
+                norm = Normalize(axes, self.eps)
+                y = norm(x)
             # Running statistics from the batch statistics just computed (plain arrays, no graph).
             n, m = x.size // self.num_features, self.momentum
             batch_var = norm.var.reshape(-1) * (n / max(n - 1, 1))  # unbiased, as PyTorch stores
@@ -130,8 +241,8 @@ class _BatchNorm(Module):
             rm = self.running_mean.reshape(shape).astype(x.dtype)
             rs = (1.0 / xp.sqrt(self.running_var.reshape(shape) + self.eps)).astype(x.dtype)
             y = (x - rm) * rs
-        if self.weight is not None:
-            y = y * self.weight.reshape(*shape) + self.bias.reshape(*shape)
+            if self.weight is not None:
+                y = y * self.weight.reshape(*shape) + self.bias.reshape(*shape)
         return y
 
     def extra_repr(self):
