@@ -4,7 +4,7 @@
 # Mirza and Osindero 2014, "Conditional Generative Adversarial Nets", on
 # Fashion-MNIST with multilayer perceptrons (Assignment 4, part 3).
 #
-#     python lessons/14_conditional_gan.py            # minutes on a 2-core CPU
+#     python lessons/14_conditional_gan.py            # 6.5 min on a 2-core CPU
 #     python lessons/14_conditional_gan.py --quick    # a few steps, for the tests
 #     python lessons/14_conditional_gan.py --resume   # continue an interrupted run
 #
@@ -185,6 +185,20 @@ history = fit_gan(step, batches, run, args, {"G": G, "D": D}, {"G": optG, "D": o
 # asked for. The usual FID, IS and class histogram follow; with balanced
 # labels, a class histogram far from 0.1 per class means G draws some
 # classes as others.
+#
+# **What the default run gives** (6,000 steps, 6 min 26 s on a 2-core CPU,
+# seed 0): every row of the final grid is its class (tops, trousers,
+# pullovers, dresses, coats, sandals, shirts, sneakers, bags, boots), and
+# the class accuracy is 0.651 overall, with FID 32.4 and IS 4.38. Per class
+# it is uneven: sandal 0.93, ankle boot 0.91, shirt 0.90, trouser 0.89 and
+# dress 0.87, but T-shirt 0.34, coat 0.45 and **pullover 0.00**: the
+# pullover row looks like pullovers, speckled with the MLP's pixel noise,
+# and the classifier files every one of them as a shirt or a coat, the
+# classes it confuses most on real images too (lesson 09). Two more things
+# the grid shows: within a row the 10 samples are much alike although their
+# z's differ, so G leans on the label and partly ignores z (a mild mode
+# collapse inside each class), and the noise is the vanilla GAN's (lesson
+# 11), which the label does nothing to remove.
 
 # %%
 viz.plot_losses(history, run.file("losses.png"), keys=["D_real", "D_fake"],
