@@ -159,13 +159,13 @@ history = fit_gan(step, batches, run, args, {"G": G, "D": D}, {"G": optG, "D": o
 # dropped mode), all on 10,000 samples.
 #
 # **What the default run gives** (6,000 steps, 6 min 19 s on a 2-core CPU):
-# FID 39.7 and 34.7, IS 3.34 and 3.73 on seeds 0 and 1. The curves are the
+# FID 39.7, 34.7 and 36.2, IS 3.34, 3.73 and 3.55 on seeds 0, 1 and 2. The curves are the
 # lecture's "good" ones: D(x) settles near 0.6 and D(G(z)) near 0.45, the
 # two losses close together around 1.1-1.2, no player winning. The samples
 # are recognisable garments, but speckled with salt-and-pepper noise: an MLP
 # has no notion of neighbouring pixels, so nothing ties a pixel to the next.
-# The classifier files many of those noisy tops as "shirt" (38-40 % of the
-# samples) and finds few pullovers (0.7 and 1.2 %): the histogram shows
+# The classifier files many of those noisy tops as "shirt" (38-41 % of the
+# samples) and finds few pullovers (0.7 to 1.2 %): the histogram shows
 # what G over- and under-produces, in the classifier's eyes. On the
 # calibration table of the README, these FIDs sit between "training set +
 # noise σ = 0.3" (33) and "5 of 10 classes" (43). The DCGAN of lesson 12,
