@@ -199,6 +199,11 @@ history = fit_gan(step, batches, run, args, {"G": G, "D": D}, {"G": optG, "D": o
 # z's differ, so G leans on the label and partly ignores z (a mild mode
 # collapse inside each class), and the noise is the vanilla GAN's (lesson
 # 11), which the label does nothing to remove.
+#
+# Seeds 1 and 2 agree: class accuracy 0.672 and 0.673, FID 29.4 and 30.8,
+# IS 4.90 and 4.53. Pullover is the weak class on every seed (0.00, 0.07,
+# 0.03), and T-shirt next (0.25-0.34); which of the others is strongest
+# moves from seed to seed.
 
 # %%
 viz.plot_losses(history, run.file("losses.png"), keys=["D_real", "D_fake"],
