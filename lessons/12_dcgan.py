@@ -40,7 +40,8 @@ from tinygen import functional as F
 from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_train_test
-from tinygen.utils.gan import GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, dcgan_init, export_samples, generate
+from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, dcgan_init, export_samples, fit_gan,
+                               generate)
 from tinygen.utils.latent import interpolate
 from tinygen.utils.metrics import evaluate_samples, predict_proba
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
@@ -307,10 +308,8 @@ fixed_z = tg.randn(64, args.z_dim, device=args.device)
 gif = SampleGif(run.file("training.gif"), G, fixed_z)
 frames_at = [s for s in range(1, args.steps + 1) if s % args.sample_every == 0 or s == args.steps]
 t0 = time.perf_counter()
-history = fit(make_step(G, D, optG, optD), batches, args.steps, run, models={"G": G, "D": D},
-              optimizers={"G": optG, "D": optD}, state={"gif": gif}, resume=args.resume, device=args.device,
-              pull=True, print_every=1 if args.quick else 100, checkpoint_every=args.checkpoint_every,
-              callback=gif, callback_steps=frames_at)
+history = fit_gan(make_step(G, D, optG, optD), batches, run, args, {"G": G, "D": D}, {"G": optG, "D": optD}, gif,
+                  print_every=100)
 train_seconds = time.perf_counter() - t0
 
 # %% [markdown]

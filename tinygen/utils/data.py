@@ -313,7 +313,8 @@ def to_float_images(images, low=-1.0, high=1.0):
 # ---------------------------------------------------------------------------
 
 
-def _default_cache_dir():
+def default_cache_dir():
+    """Where tinygen caches decoded images and FID reference statistics: ``$TINYGEN_CACHE``, else ``~/.cache/tinygen`` (a ``Path``)."""
     env = os.environ.get("TINYGEN_CACHE")
     return Path(env) if env else Path.home() / ".cache" / "tinygen"
 
@@ -403,7 +404,7 @@ class ImageFolder:
                 f"{', '.join(IMAGE_EXTENSIONS)} (any case)"
             )
 
-        cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else _default_cache_dir()
+        cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         self.cache_path = cache_dir / f"imagefolder-{self._cache_key()}-{self.image_size}px.npy"
         self.images = self._load_cache()
         self.from_cache = self.images is not None

@@ -27,7 +27,6 @@ or a CuPy array is also accepted. FID depends on N (its estimate is biased,
 more so for small N), so every figure the project reports uses N = 10,000.
 """
 import hashlib
-import os
 import warnings
 from pathlib import Path
 
@@ -37,7 +36,7 @@ from .. import functional as F, nn
 from ..autograd import Tensor, no_grad
 from ..backend import as_device
 from ..creation import tensor
-from .data import FASHION_MNIST_CLASSES, load_images
+from .data import FASHION_MNIST_CLASSES, default_cache_dir, load_images
 from .fileio import atomic_open
 
 NUM_CLASSES = 10
@@ -410,11 +409,6 @@ def statistics(images, classifier=None, device="cpu", batch_size=500):
 _REFERENCE = {}
 
 
-def _default_cache_dir():
-    env = os.environ.get("TINYGEN_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "tinygen"
-
-
 def reference_statistics(device="cpu", data_dir=None, cache_dir=None, disk_cache=True):
     """μ and Σ of the shipped classifier's features of the 10,000 Fashion-MNIST test images.
 
@@ -440,7 +434,7 @@ def reference_statistics(device="cpu", data_dir=None, cache_dir=None, disk_cache
     key = h.hexdigest()[:16]
     if key in _REFERENCE:
         return _REFERENCE[key]
-    path = Path(cache_dir or _default_cache_dir()) / f"fid_reference_{key}.npz"
+    path = Path(cache_dir or default_cache_dir()) / f"fid_reference_{key}.npz"
     if disk_cache and path.is_file():
         with np.load(path) as f:
             stats = f["mu"], f["sigma"]
