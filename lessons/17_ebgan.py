@@ -1,0 +1,356 @@
+# %% [markdown]
+# # Lesson 17: EBGAN, the discriminator as an energy (an autoencoder)
+#
+# Zhao, Mathieu & LeCun 2017, "Energy-based Generative Adversarial Network"
+# (ICLR 2017). The discriminator is no longer a classifier with a
+# probability output: it is an *energy function*, low on the data and high
+# elsewhere, and here that function is an autoencoder's reconstruction
+# error. This lesson trains it on real Fashion-MNIST twice at the same
+# budget, with and without the paper's pulling-away term (EBGAN-PT), and
+# measures what the term does to the scores and to the class histogram.
+#
+#     python lessons/17_ebgan.py                 # about 5 min on a 2-core CPU (both runs)
+#     python lessons/17_ebgan.py --quick         # a few steps, for the tests
+#     python lessons/17_ebgan.py --resume        # continue an interrupted run
+#     python lessons/17_ebgan.py --margin 0.5 --pt-weight 0.1 --export-samples 10000
+#
+# Outputs in `--out` (default `runs/17_ebgan`): `training.gif` (a fixed-z 8x8
+# grid over the EBGAN-PT run; `training_no_pt.gif` the same z without the
+# term), `losses.png`, `energies.png` (real and generated energies against
+# the margin, both runs), `samples.png`, `pt_vs_no_pt.png` (the two runs'
+# samples and class histograms), `metrics.json` (FID, IS and the class
+# histogram of 10,000 samples per run, its entropy and rarest class, the
+# energies, the train seconds) and per run a log and a resumable
+# checkpoint: `train.jsonl`/`train.npz` (EBGAN-PT), `no_pt.jsonl`/`no_pt.npz`.
+
+# %%
+import os
+import time
+
+import numpy as np
+
+import tinygen as tg
+from tinygen import gan_losses, optim
+from tinygen.utils import viz
+from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_images
+from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
+                               export_samples, generate)
+from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_generator
+from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.train import fit
+
+parser = lesson_parser("EBGAN and EBGAN-PT on Fashion-MNIST (Zhao et al. 2017)", steps=1000,
+                       out=os.path.join("runs", "17_ebgan"), datasets=("fashion-mnist", "mnist"))
+add_gan_flags(parser, sample_every=50, checkpoint_every=200)
+parser.add_argument("--margin", type=float, default=0.5,
+                    help="the hinge's margin m, in units of the energy (mean squared error per pixel in [-1, 1])")
+parser.add_argument("--pt-weight", type=float, default=0.1, help="weight of the pulling-away term (the paper's 0.1)")
+parser.add_argument("--lr", type=float, default=5e-4, help="Adam's learning rate, for G and D")
+parser.add_argument("--beta1", type=float, default=0.5, help="Adam's β1")
+parser.add_argument("--g-width", type=int, default=32, help="G is z -> 2w x 7 x 7 -> w x 14 x 14 -> 1 x 28 x 28")
+parser.add_argument("--d-width", type=int, default=32, help="D's encoder is 1 -> w -> 2w channels -> code")
+parser.add_argument("--code-dim", type=int, default=64, help="the autoencoder's code, where the PT term acts")
+args = parse_args(parser, quick={**GAN_QUICK, "steps": 4, "batch_size": 16},
+                  positive=(*GAN_POSITIVE, "g_width", "d_width", "code_dim"))
+if not args.margin > 0:
+    parser.error(f"--margin: expected a number > 0, got {args.margin}")
+if not args.margin < 4:
+    parser.error(f"--margin: expected a number below 4, the largest squared error of pixels in [-1, 1], "
+                 f"got {args.margin}")
+if not args.pt_weight > 0:
+    parser.error(f"--pt-weight: expected a number > 0 (the comparison run has none), got {args.pt_weight}")
+if not args.lr > 0 or not 0 <= args.beta1 < 1:
+    parser.error(f"--lr, --beta1: expected a number > 0 and one in [0, 1), got {args.lr}, {args.beta1}")
+if args.batch_size < 2:
+    parser.error(f"--batch-size: expected an integer >= 2 (the PT term compares pairs), got {args.batch_size}")
+run = RunDir(args.out)
+
+# %% [markdown]
+# ## 1. The data
+#
+# Fashion-MNIST, pixels in [-1, 1] (the generator's tanh range). Labels are
+# not used for training, only by the classifier that scores the samples.
+
+# %%
+images, _ = load_images(args.dataset, args.data_dir, limit=256 if args.quick else None)
+print(f"data: {args.dataset}, {len(images)} images of 1x28x28")
+
+# %% [markdown]
+# ## 2. Energy instead of probability
+#
+# An energy-based model (LeCun et al. 2006) is a scalar function E(x) that
+# is low where the data is and high elsewhere. EBGAN makes D such a
+# function and trains the pair with a margin (hinge) loss (section 2.1):
+#
+#     L_D(x, z) = D(x) + [m − D(G(z))]⁺          (eq. 1)
+#     L_G(z)    = D(G(z))                         (eq. 2)
+#
+# with [·]⁺ = max(0, ·). D lowers the energy of real images and raises the
+# energy of generated ones, *but only up to m*: a sample with energy above
+# m costs D nothing, so D does not waste capacity pushing already-rejected
+# samples to infinity. G lowers the energy of its samples. At the Nash
+# equilibrium p_G = p_data and V(G*, D*) = m (Theorem 1).
+#
+# D is an autoencoder (section 2.3, eq. 13), and its energy the
+# reconstruction error
+#
+#     D(x) = ‖Dec(Enc(x)) − x‖,
+#
+# here the mean squared error per pixel (`reconstruction_energy(x, recon, p=2)`).
+# An autoencoder trained on real images alone already gives a useful energy
+# (it reconstructs what it has seen); the generated images act as the
+# contrastive samples that stop it from becoming the identity, which would
+# give every image low energy (section 2.3.1). Its gradient is also richer
+# than a classifier's: every pixel of every sample has its own target.
+#
+# **The margin and the energy's scale.** m is in the units of D's output,
+# so it must be chosen with the energy's scale in view. With pixels in
+# [-1, 1] a per-pixel squared error lies in [0, 4], and 4 is reached only by
+# an image exactly inverted; a fresh autoencoder reconstructs everything to
+# about 0 and has energy ≈ E[x²] ≈ 0.5 on Fashion-MNIST, and after a few
+# hundred steps real images sit near 0.03-0.06. A margin far above what D
+# can reach (m = 10 here) keeps the hinge always on, so [m − D]⁺ = m − D
+# and D's loss becomes D(x) − D(G(z)), an unbounded game like the
+# Wasserstein critic's without its Lipschitz constraint. A margin barely
+# above the real energy lets D stop pushing as soon as the fakes are only
+# slightly worse than real images. We take m = 0.5, about ten times the
+# real energy and the energy of a blank reconstruction, so the hinge is
+# on while the fakes are bad and switches off sample by sample as they
+# rise above it.
+#
+# The paper tuned m per dataset and per scale of its energy: m = 10 for
+# every run of its MNIST grid search (section 4.1, fully connected nets,
+# Adam with learning rate 0.001), and (appendix C, as implementations quote
+# it) 20 for CelebA, 80 for LSUN bedrooms, 40 and 80 for ImageNet at 128
+# and 256 pixels. Those numbers belong to an energy that grows with the
+# image (a norm, not a per-pixel mean), so they do not transfer. Popular
+# collections (eriklindernoren/PyTorch-GAN, znxlwm's and hwalsuklee's
+# generative model collections) use m = max(1, batch/64) with a *batch*
+# mean squared error, and apply the hinge to the batch mean rather than to
+# each sample as eq. 1 does; they also use Adam at 2e-4, β1 = 0.5.
+
+# %% [markdown]
+# ## 3. The pulling-away term (EBGAN-PT)
+#
+# An autoencoder D gives G no direct reason to be diverse: a batch of
+# one good garment repeated has low energy. The paper's repelling
+# regularizer (section 2.4, eq. 14) works on the encoder's codes S of a
+# generated batch:
+#
+#     f_PT(S) = 1/(N(N−1)) Σ_i Σ_{j≠i} (S_iᵀ S_j / (‖S_i‖ ‖S_j‖))²,
+#
+# the mean squared cosine similarity between distinct codes: 1 when all
+# codes are parallel, 0 when they are mutually orthogonal. It is added to
+# the generator's loss only, with weight 0.1: L_G = D(G(z)) + 0.1 f_PT.
+# The cosine makes it invariant to the codes' scale, so G cannot satisfy it
+# by making codes large. (Several popular implementations sum the cosine
+# itself, not its square, i.e. they reward anti-parallel codes too.)
+
+# %% [markdown]
+# ## 4. The models
+#
+# G is the DCGAN generator (`dcgan_generator`, Radford et al. 2015):
+# z -> 2w x 7 x 7 -> w x 14 x 14 -> 1 x 28 x 28, BatchNorm, ReLU, tanh.
+# D is `AutoencoderDiscriminator`: the DCGAN critic's two strided convs and
+# a linear layer to a `--code-dim` code, and a decoder shaped like G, with
+# a tanh output so that reconstructions live where images do. No
+# normalisation in D: each sample's energy depends on that sample alone.
+# Both are initialised N(0, 0.02) (DCGAN). Width 32 (half of lesson 12's
+# 64) is what two runs in five minutes of a 2-core CPU allow: the
+# autoencoder costs about twice a plain D per step.
+
+# %%
+def build(seed):
+    """A generator and an autoencoder discriminator from seed ``seed``, DCGAN-initialised."""
+    tg.manual_seed(seed)
+    G = dcgan_generator(args.z_dim, args.g_width).apply(dcgan_init).to(args.device)
+    D = AutoencoderDiscriminator(args.d_width, args.code_dim).apply(dcgan_init).to(args.device)
+    return G, D
+
+
+def make_step(G, D, optG, optD, pt_weight):
+    """One D update with eq. 1, then one G update with eq. 2 (+ pt_weight · f_PT)."""
+    def step(next_batch):
+        real = next_batch()
+        z = tg.randn(real.shape[0], args.z_dim, device=args.device)
+        fake = G(z)
+        e_real = gan_losses.reconstruction_energy(real, D(real))                 # D(x), per sample
+        e_fake = gan_losses.reconstruction_energy(fake.detach(), D(fake.detach()))  # D(G(z)), per sample
+        loss_D = gan_losses.ebgan_d_loss(e_real, e_fake, args.margin)           # D(x) + [m − D(G(z))]⁺
+        optD.zero_grad()
+        loss_D.backward()
+        optD.step()
+
+        D.requires_grad_(False)                           # G's step: D frozen, its code kept for the PT term
+        codes = D.encode(fake)
+        e_g = gan_losses.reconstruction_energy(fake, D.decoder(codes))
+        pt = gan_losses.pulling_away_term(codes)
+        loss_G = gan_losses.ebgan_g_loss(e_g) + (pt_weight * pt if pt_weight else 0.0)
+        optG.zero_grad()
+        loss_G.backward()
+        optG.step()
+        D.requires_grad_(True)
+        e_fake_np = e_fake.numpy()
+        return {"loss_D": loss_D.item(), "loss_G": loss_G.item(), "E_real": e_real.mean().item(),
+                "E_fake": float(e_fake_np.mean()), "hinge_active": float((e_fake_np < args.margin).mean()),
+                "pt": pt.item()}
+    return step
+
+
+# %% [markdown]
+# ## 5. Training the two runs
+#
+# The same seed, data order, fixed z and budget for both; only the
+# generator's loss differs. Adam with β1 = 0.5 as in DCGAN, and learning
+# rate 5e-4 for both networks, between DCGAN's 2e-4 and the paper's 0.001
+# (its MNIST grid), because the budget is short. One D step per G step.
+# `E_real` and `E_fake` are the batch means of D(x) and D(G(z)) in D's
+# step; `hinge_active` the fraction of generated samples below the margin,
+# the only ones that still push D.
+
+# %%
+RUNS = {"train": ("EBGAN-PT", args.pt_weight), "no_pt": ("EBGAN", 0.0)}    # stage name -> (label, PT weight)
+fixed_z = tg.randn(64, args.z_dim, device=args.device)
+models, histories, seconds, gifs = {}, {}, {}, {}
+for name, (label, pt_weight) in RUNS.items():
+    G, D = build(args.seed)
+    optG = optim.Adam(G.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
+    optD = optim.Adam(D.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
+    gif = SampleGif(run.file("training.gif" if name == "train" else f"training_{name}.gif"), G, fixed_z)
+    frames = {s for s in range(1, args.steps + 1) if s % args.sample_every == 0} | {args.steps}
+    t0 = time.perf_counter()
+    histories[name] = fit(make_step(G, D, optG, optD, pt_weight), Batches(images, batch_size=args.batch_size,
+                                                                          seed=args.seed),
+                          args.steps, run, name=name, models={"G": G, "D": D}, optimizers={"G": optG, "D": optD},
+                          state={"gif": gif}, resume=args.resume, device=args.device, pull=True,
+                          print_every=1 if args.quick else 100, checkpoint_every=args.checkpoint_every,
+                          callback=gif, callback_steps=sorted(frames))
+    seconds[name] = time.perf_counter() - t0
+    models[name], gifs[name] = (G, D), gif
+
+# %% [markdown]
+# ## 6. The hinge at work: energies over training
+#
+# `energies.png` plots E_real and E_fake of both runs against the margin.
+# At the start both energies are those of an untrained autoencoder. D
+# quickly learns to reconstruct real images (E_real falls) and pushes the
+# generated ones up towards m, where the hinge switches off; G pulls them
+# back down. So E_fake hovers *below* m, not above it: every sample that
+# rises past m stops pushing D, and G's gradient keeps pulling it back.
+
+# %%
+def plot_energies(path):
+    """E_real and E_fake of each run against the step, with the margin m; a trailing average on top."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for (name, (label, _)), ls in zip(RUNS.items(), ("-", "--")):
+        steps = np.array([r["step"] for r in histories[name]])
+        for key, color in (("E_real", "tab:blue"), ("E_fake", "tab:red")):
+            y = np.array([r[key] for r in histories[name]])
+            w = max(1, len(y) // 40)
+            ax.plot(steps, y, color=color, alpha=0.15, lw=0.6)
+            ax.plot(steps[w - 1:], np.convolve(y, np.ones(w) / w, mode="valid"), color=color, ls=ls, lw=1.5,
+                    label=f"{'D(x), real' if key == 'E_real' else 'D(G(z)), generated'} ({label})")
+    ax.axhline(args.margin, color="k", lw=1, ls=":", label=f"margin m = {args.margin:g}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("energy: mean squared reconstruction error")
+    ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("EBGAN's hinge: D pushes generated energies up to m, real ones down")
+    return viz.save_figure(fig, path)
+
+
+plot_energies(run.file("energies.png"))
+viz.plot_losses({RUNS[n][0]: h for n, h in histories.items()}, run.file("losses.png"),
+                keys=["pt", "hinge_active"], title=f"EBGAN on {args.dataset}: losses; PT term and hinge below")
+tail = {name: h[-max(1, len(h) // 5):] for name, h in histories.items()}      # the last 20% of training
+for name, (label, _) in RUNS.items():
+    t = tail[name]
+    print(f"{label}: last 20% of steps, E_real {np.mean([r['E_real'] for r in t]):.4f}, "
+          f"E_fake {np.mean([r['E_fake'] for r in t]):.4f} (m = {args.margin:g}), "
+          f"{np.mean([r['hinge_active'] for r in t]):.0%} of fakes below m, f_PT {np.mean([r['pt'] for r in t]):.3f}")
+
+# %% [markdown]
+# ## 7. Does the pulling-away term spread the classes?
+#
+# FID, IS and the class histogram of `--eval-samples` (10,000) samples per
+# run, from the Fashion-MNIST classifier of lesson 09. Mode collapse shows
+# in the histogram: we report the rarest class's fraction and the entropy
+# of the histogram, H = −Σ_c p_c log p_c, as a fraction of log 10 (1 for a
+# uniform histogram, 0 for a single class). Real test images score 1.00
+# on that scale.
+
+# %%
+def entropy_fraction(hist):
+    """Entropy of a class histogram (10 fractions) divided by log 10: 1 uniform, 0 one class."""
+    p = np.asarray(hist, dtype=np.float64)
+    p = p[p > 0]
+    return float(max(0.0, -(p * np.log(p)).sum() / np.log(len(hist))))
+
+
+scores, samples = {}, {}
+for name, (label, _) in RUNS.items():
+    G = models[name][0]
+    samples[name], s = closing_scores(G, tg.randn(args.eval_samples, args.z_dim, device=args.device))
+    t = tail[name]
+    scores[name] = {**s, "class_histogram_min": min(s["class_histogram"]),
+                    "class_entropy": entropy_fraction(s["class_histogram"]), "train_seconds": seconds[name],
+                    "pt_weight": RUNS[name][1],
+                    "tail_means": {k: float(np.mean([r[k] for r in t]))
+                                   for k in ("loss_D", "loss_G", "E_real", "E_fake", "hinge_active", "pt")}}
+    print(f"{label}: FID {s['fid']:.2f}, IS {s['inception_score']:.2f}, rarest class "
+          f"{scores[name]['class_histogram_min']:.3f}, histogram entropy {scores[name]['class_entropy']:.3f} "
+          f"of log 10, {seconds[name]:.0f} s")
+
+
+def plot_comparison(path):
+    """Each run's fixed-z samples, and both class histograms side by side."""
+    import matplotlib.pyplot as plt
+    fig = plt.figure(figsize=(12, 8.5))
+    grid = fig.add_gridspec(2, 2, height_ratios=[1.3, 1])
+    for col, (name, (label, w)) in enumerate(RUNS.items()):
+        ax = fig.add_subplot(grid[0, col])
+        ax.imshow(viz.make_grid(generate(models[name][0], fixed_z)), interpolation="nearest")
+        ax.set_title(f"{label} (PT weight {w:g}): FID {scores[name]['fid']:.1f}, "
+                     f"IS {scores[name]['inception_score']:.2f}", fontsize=10)
+        ax.axis("off")
+    ax = fig.add_subplot(grid[1, :])
+    x = np.arange(10)
+    for i, (name, (label, _)) in enumerate(RUNS.items()):
+        ax.bar(x + (i - 0.5) * 0.4, scores[name]["class_histogram"], 0.4,
+               label=f"{label}: rarest {scores[name]['class_histogram_min']:.3f}, "
+                     f"entropy {scores[name]['class_entropy']:.3f} of log 10")
+    ax.axhline(0.1, color="k", lw=1, ls=":", label="uniform (real data)")
+    ax.set_xticks(x)
+    ax.set_xticklabels(FASHION_MNIST_CLASSES, fontsize=8)
+    ax.set_ylabel(f"fraction of {args.eval_samples} samples")
+    ax.legend(fontsize=8)
+    return viz.save_figure(fig, path)
+
+
+plot_comparison(run.file("pt_vs_no_pt.png"))
+viz.save_grid(samples["train"][:64], run.file("samples.png"))
+
+# %% [markdown]
+# ## 8. Results
+#
+# (Measured figures below.)
+
+# %% [markdown]
+# ## 9. Export and the record
+#
+# `metrics.json` keeps the EBGAN-PT run's scores at the top level, as every
+# GAN lesson does, and both runs under `runs`.
+
+# %%
+if args.export_samples:
+    export_samples(run, generate(models["train"][0], tg.randn(args.export_samples, args.z_dim, device=args.device)))
+metrics = {"steps": args.steps, "seed": args.seed, "margin": args.margin, "pt_weight": args.pt_weight,
+           "lr": args.lr, "g_width": args.g_width, "d_width": args.d_width, "code_dim": args.code_dim,
+           "eval_samples": args.eval_samples, "train_seconds": sum(seconds.values()),
+           **{k: scores["train"][k] for k in ("fid", "inception_score", "inception_score_std", "class_histogram",
+                                              "n", "class_histogram_min", "class_entropy")},
+           "runs": {RUNS[name][0]: scores[name] for name in RUNS}}
+run.save_metrics(metrics)
+print(f"done: 2 x {args.steps} steps in {sum(seconds.values()):.0f} s; outputs in {run.path}")
