@@ -45,7 +45,8 @@ GAN_POSITIVE = ("z_dim", "sample_every", "checkpoint_every", "eval_samples")
 
 
 # ---------------------------------------------------------------- training
-def fit_gan(step, batches, run, args, models, optimizers, gif, callback=None, extra_steps=(), print_every=250):
+def fit_gan(step, batches, run, args, models, optimizers, gif, callback=None, extra_steps=(), print_every=250,
+            state=None, name="train"):
     """:func:`tinygen.utils.train.fit` with the GAN lessons' conventions.
 
     ``step(next_batch)`` pulls its own batches (``pull=True``); ``gif`` (a
@@ -64,12 +65,18 @@ def fit_gan(step, batches, run, args, models, optimizers, gif, callback=None, ex
         extra_steps: further steps at which the callback runs (0 is before
             the first step).
         print_every: steps between progress lines.
+        state: optional dict name -> object with ``state_dict()`` and
+            ``load_state_dict(d)``, checkpointed beside ``gif`` and restored
+            through them on ``--resume`` (e.g. BEGAN's k_t).
+        name: the stage's name, as ``fit``'s (``<name>.jsonl``, ``<name>.npz``),
+            for a lesson that trains more than one GAN.
 
     Returns:
         the run's log, as ``fit`` returns it.
     """
     at = {s for s in range(1, args.steps + 1) if s % args.sample_every == 0} | {args.steps} | set(extra_steps)
-    return fit(step, batches, args.steps, run, models=models, optimizers=optimizers, state={"gif": gif},
+    return fit(step, batches, args.steps, run, name=name, models=models, optimizers=optimizers,
+               state={"gif": gif, **(state or {})},
                resume=args.resume, device=args.device, pull=True, print_every=1 if args.quick else print_every,
                checkpoint_every=args.checkpoint_every, callback=callback or gif, callback_steps=sorted(at))
 

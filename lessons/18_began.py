@@ -1,0 +1,372 @@
+# %% [markdown]
+# # Lesson 18: BEGAN, an autoencoder discriminator held at an equilibrium
+#
+# Berthelot, Schumm & Metz 2017, "BEGAN: Boundary Equilibrium Generative
+# Adversarial Networks". The discriminator is an autoencoder; the game is
+# about how well it reconstructs real and generated images; and a
+# proportional controller, the number k_t, keeps the two players in
+# balance at a ratio γ that the user picks, the *diversity ratio*. This
+# lesson trains BEGAN on Fashion-MNIST at the paper's γ = 0.5 and at a
+# second γ with the same budget, plots k_t and the paper's convergence
+# measure, and scores both.
+#
+#     python lessons/18_began.py                   # about 5 min on a 2-core CPU (both γ)
+#     python lessons/18_began.py --quick           # a few steps, for the tests
+#     python lessons/18_began.py --resume          # continue an interrupted run
+#     python lessons/18_began.py --gamma 0.7 --gamma-compare 0.3 --export-samples 10000
+#
+# Outputs in `--out` (default `runs/18_began`): `training.gif` (a fixed-z 8x8
+# grid over training, γ = `--gamma`), `losses.png`, `samples.png`,
+# `reconstructions.png` (the discriminator autoencoding real and generated
+# images), `k_and_convergence.png` (k_t and M_global of both runs),
+# `gamma_samples.png` (the two γ side by side), `metrics.json` (FID, IS and
+# the class histogram of 10,000 samples for each γ, k_t, M_global, the ratio
+# reached and the train seconds), and per run a log and a resumable
+# checkpoint: `train.jsonl`/`train.npz` (γ = `--gamma`) and
+# `gamma_<γ>.jsonl`/`.npz`, `training_gamma_<γ>.gif` (the second γ).
+
+# %%
+import os
+import time
+
+import numpy as np
+
+import tinygen as tg
+from tinygen import optim
+from tinygen.gan_losses import (began_convergence, began_d_loss, began_g_loss, began_update_k,
+                                reconstruction_energy)
+from tinygen.utils import viz
+from tinygen.utils.data import Batches, load_images
+from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
+                               export_samples, fit_gan, generate)
+from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_generator
+from tinygen.utils.run import RunDir, lesson_parser, parse_args
+
+parser = lesson_parser("BEGAN on Fashion-MNIST (Berthelot et al. 2017)", steps=600,
+                       out=os.path.join("runs", "18_began"), datasets=("fashion-mnist", "mnist"))
+add_gan_flags(parser, sample_every=50, checkpoint_every=100, z_dim=64)
+parser.add_argument("--gamma", type=float, default=0.5, help="the diversity ratio γ of the main run (paper: 0.5)")
+parser.add_argument("--gamma-compare", type=float, default=0.7,
+                    help="γ of the comparison run, same budget (0 skips it)")
+parser.add_argument("--lambda-k", type=float, default=0.001, help="the gain λ_k of k's control (paper: 0.001)")
+parser.add_argument("--lr", type=float, default=2e-4, help="Adam's learning rate (paper: 5e-5 to 1e-4)")
+parser.add_argument("--beta1", type=float, default=0.5, help="Adam's β1")
+parser.add_argument("--width", type=int, default=32, help="G's last hidden width and D's first conv width")
+parser.add_argument("--code-dim", type=int, default=64, help="the autoencoder's code h (paper: N_h = 64)")
+args = parse_args(parser, quick={**GAN_QUICK, "steps": 4, "batch_size": 16, "width": 8},
+                  positive=(*GAN_POSITIVE, "width", "code_dim"))
+if not 0 < args.gamma <= 1:
+    parser.error(f"--gamma: expected a number in (0, 1], got {args.gamma}")
+if not (args.gamma_compare == 0 or 0 < args.gamma_compare <= 1) or args.gamma_compare == args.gamma:
+    parser.error(f"--gamma-compare: expected 0 or a number in (0, 1] other than --gamma {args.gamma}, "
+                 f"got {args.gamma_compare}")
+if not args.lambda_k >= 0 or not args.lr > 0 or not 0 <= args.beta1 < 1:
+    parser.error(f"--lambda-k, --lr, --beta1: expected λ_k >= 0, lr > 0 and β1 in [0, 1), "
+                 f"got {args.lambda_k}, {args.lr}, {args.beta1}")
+run = RunDir(args.out)
+
+# %% [markdown]
+# ## 1. The data
+#
+# The 60,000 Fashion-MNIST training images in [-1, 1], the range of the
+# generator's tanh and of the autoencoder's tanh output.
+
+# %%
+images, _ = load_images(args.dataset, args.data_dir, limit=256 if args.quick else None)
+print(f"data: {args.dataset}, {len(images)} images of 1x28x28")
+
+# %% [markdown]
+# ## 2. An autoencoder as the discriminator
+#
+# BEGAN's D is an autoencoder, and what it computes for an image v is how
+# badly it reconstructs it (eq. 1, with η = 1):
+#
+#     L(v) = |v − D(v)|,    the mean absolute pixel error of v's reconstruction.
+#
+# EBGAN (Zhao et al. 2017) also used an autoencoder's error, as an energy.
+# BEGAN's new idea (section 3.1) is to compare the *distributions* of these
+# errors for real and generated images rather than the images themselves.
+# The Wasserstein-1 distance between the two error distributions is at least
+# the gap between their means, |m_real − m_fake| with m = E[L(·)] (Jensen's
+# inequality), so a D that wants the distance large drives L(x) down and
+# L(G(z)) up, and G wants L(G(z)) small: the basic game of section 3.2,
+#
+#     L_D = L(x) − L(G(z)),      L_G = L(G(z)).
+#
+# ## 3. Equilibrium and the diversity ratio γ
+#
+# Section 3.3: the players are balanced when E[L(G(z))] = E[L(x)]: D cannot
+# tell the two apart by its error. BEGAN relaxes this to a chosen ratio
+#
+#     γ = E[L(G(z))] / E[L(x)],   γ ∈ (0, 1].
+#
+# D has two jobs, autoencoding real images and discriminating generated ones,
+# and γ sets the balance between them. A low γ asks for generated images
+# that reconstruct much *better* than real ones; D then spends its effort on
+# autoencoding the real data, and the paper reports lower diversity (its
+# figure of samples at γ = 0.3, 0.5 and 0.7: more varied, with more
+# artefacts, as γ grows).
+#
+# ## 4. The BEGAN objective and k_t
+#
+# Section 3.4 turns the ratio into a control loop:
+#
+#     L_D = L(x) − k_t L(G(z_D))                                  for θ_D
+#     L_G = L(G(z_G))                                             for θ_G
+#     k_{t+1} = clip(k_t + λ_k (γ L(x) − L(G(z_G))), 0, 1),   k_0 = 0, λ_k = 0.001
+#
+# k_t is how much attention D pays to generated images. While G's images
+# reconstruct too well (L(G(z)) < γ L(x)), the bracket is positive and k
+# grows, so D pushes their error up; when they reconstruct too badly k
+# shrinks and D goes back to autoencoding real images. It is proportional
+# control with gain λ_k; starting at k = 0 lets D first learn to be an
+# autoencoder. `Equilibrium` below keeps k_t, and because it has
+# `state_dict`/`load_state_dict` it is checkpointed with the models, so a
+# `--resume`d run continues with the very same k.
+#
+# ## 5. A measure of convergence
+#
+# Section 3.4.1: GAN losses do not tell you whether training is done. BEGAN's
+#
+#     M_global = L(x) + |γ L(x) − L(G(z))|
+#
+# is small when D autoencodes real images well (first term) *and* the
+# players sit at the equilibrium (second term). The paper shows it falling
+# as the samples improve; it halves the learning rate when M_global stalls.
+
+# %%
+class Equilibrium:
+    """BEGAN's k_t and its proportional control (Berthelot et al. 2017, section 3.4), resumable.
+
+    ``k`` is a float in [0, 1]; :meth:`update` applies
+    k ← clip(k + λ_k (γ L(x) − L(G(z))), 0, 1) from the batch means (floats).
+    """
+
+    def __init__(self, gamma, lambda_k=0.001, k=0.0):
+        self.gamma, self.lambda_k, self.k = gamma, lambda_k, k
+
+    def update(self, loss_real, loss_fake):
+        self.k = began_update_k(self.k, loss_real, loss_fake, self.gamma, self.lambda_k)
+        return self.k
+
+    def state_dict(self):
+        """``{"k": float}``, JSON-ready (a Python float round-trips exactly)."""
+        return {"k": self.k}
+
+    def load_state_dict(self, state):
+        self.k = float(state["k"])
+
+
+def uniform_z(n):
+    """z ~ U[-1, 1]^z_dim, the paper's prior: float32 (n, z_dim)."""
+    return tg.rand(n, args.z_dim, device=args.device) * 2 - 1
+
+
+def make_step(G, D, optG, optD, eq):
+    """One BEGAN iteration: D on L(x) − k_t L(G(z)), G on L(G(z)), then k's update."""
+    def step(next_batch):
+        real = next_batch()
+        fake = G(uniform_z(real.shape[0]))
+        loss_real = reconstruction_energy(real, D(real), p=1)                 # L(x), per sample (N,)
+        loss_fake = reconstruction_energy(fake.detach(), D(fake.detach()), p=1)  # L(G(z_D)), G frozen
+        k = eq.k
+        loss_D = began_d_loss(loss_real, loss_fake, k)
+        optD.zero_grad()
+        loss_D.backward()
+        optD.step()
+
+        D.requires_grad_(False)                               # G's step: D frozen, gradients reach G only
+        loss_G = began_g_loss(reconstruction_energy(fake, D(fake), p=1))
+        optG.zero_grad()
+        loss_G.backward()
+        optG.step()
+        D.requires_grad_(True)
+
+        l_x, l_gz = loss_real.mean().item(), loss_fake.mean().item()
+        eq.update(l_x, l_gz)                                   # k_{t+1}, from the D step's L(x), L(G(z))
+        return {"loss_D": loss_D.item(), "loss_G": loss_G.item(), "L_x": l_x, "L_Gz": l_gz, "k": k,
+                "M_global": began_convergence(l_x, l_gz, eq.gamma)}
+    return step
+
+
+# %% [markdown]
+# ## 6. The networks and the settings
+#
+# The paper's D (section 3.5) is a convolutional autoencoder of 3x3 convs
+# with ELUs, each repeated twice, stride-2 subsampling on the way down,
+# nearest-neighbour upsampling on the way up, fully connected layers to and
+# from the code h ∈ R^{N_h}, and no batch norm; G has the decoder's
+# architecture (its own weights), fed z ~ U[-1, 1]^{N_z}. The paper's
+# experiments use N_z = N_h = 64 and Adam with an initial learning rate in
+# [5e-5, 1e-4], halved whenever M_global stalls (section 4.1).
+#
+# What this lesson uses, for 28x28 images and a 2-core CPU:
+# - D: `AutoencoderDiscriminator` (the chapter's shared autoencoder), two
+#   stride-2 4x4 convs with LeakyReLU(0.2) down to 2w x 7 x 7, a linear code
+#   of `--code-dim` 64 = N_h, a linear layer and two stride-2 transposed
+#   convs back up, tanh on the output, no normalisation (as in BEGAN).
+#   LeakyReLU instead of ELU, strided (transposed) convs instead of
+#   subsampling and nearest upsampling, one conv per scale instead of two.
+# - G: the DCGAN generator of lesson 12 with `--width` w: BatchNorm and
+#   transposed convs where the paper's G has neither; z ~ U[-1, 1]^64 as in
+#   the paper. Both get DCGAN's N(0, 0.02) init.
+# - w = 32 (lesson 12 uses 64): an autoencoder D costs about twice a plain D.
+# - Adam with lr 2e-4 and β = (0.5, 0.999), batch 64, no decay: the paper's
+#   1e-4 (with decay over hundreds of thousands of steps) learns too little
+#   in the few hundred steps this budget allows. γ = 0.5 and λ_k = 0.001,
+#   k_0 = 0 are the paper's.
+#
+# Popular collections differ: carpedm20's BEGAN-tensorflow uses lr 8e-5 for
+# both players, β1 = 0.5, batch 16, n = 128 filters and halves the rate every
+# 100,000 steps; the PyTorch-GAN collection (Linder-Norén) uses lr 2e-4,
+# β1 = 0.5, γ = 0.75, a normal 62-dim z and a one-conv autoencoder with
+# batch norm, and updates G before D.
+#
+# Every step reuses the generated batch: D's step sees it detached (the
+# paper's z_D), then G's step sends it through the updated D (z_G = z_D),
+# as lesson 12 does. L(x) and L(G(z)) for k's update come from D's step.
+
+# %%
+def build(seed):
+    """G and D from ``seed``, DCGAN-initialised, with their Adam optimisers."""
+    tg.manual_seed(seed)
+    G = dcgan_generator(args.z_dim, args.width).apply(dcgan_init).to(args.device)
+    D = AutoencoderDiscriminator(args.width, args.code_dim, norm="none").apply(dcgan_init).to(args.device)
+    opts = [optim.Adam(m.parameters(), lr=args.lr, betas=(args.beta1, 0.999)) for m in (G, D)]
+    return G, D, *opts
+
+
+def train(gamma, name, gif_name):
+    """Train one BEGAN at ``gamma`` from the lesson's seed; returns (G, D, history, seconds)."""
+    G, D, optG, optD = build(args.seed)                    # the same initial weights for every γ
+    eq = Equilibrium(gamma, args.lambda_k)
+    gif = SampleGif(run.file(gif_name), G, fixed_z)
+    t0 = time.perf_counter()
+    history = fit_gan(make_step(G, D, optG, optD, eq), Batches(images, batch_size=args.batch_size, seed=args.seed),
+                      run, args, {"G": G, "D": D}, {"G": optG, "D": optD}, gif, print_every=50,
+                      state={"k": eq}, name=name)
+    return G, D, history, time.perf_counter() - t0
+
+
+tg.manual_seed(args.seed)
+fixed_z = uniform_z(64)
+runs = {args.gamma: train(args.gamma, "train", "training.gif")}
+if args.gamma_compare:
+    runs[args.gamma_compare] = train(args.gamma_compare, f"gamma_{args.gamma_compare:g}",
+                                     f"training_gamma_{args.gamma_compare:g}.gif")
+G, D, history, _ = runs[args.gamma]
+
+# %% [markdown]
+# ## 7. k_t and M_global over training
+#
+# `k_and_convergence.png`: k_t (top) and M_global (bottom) of both runs. k
+# starts at 0 and rises while G's images are easier to reconstruct than γ
+# times the real ones; it then hovers where the control holds the ratio.
+# The ratio each run reached, E[L(G(z))] / E[L(x)] over its last 10% of
+# steps, is in `metrics.json` beside the γ it was asked for.
+
+# %%
+def plot_k_and_convergence(histories, path):
+    """k_t and M_global against the step, one curve per γ; ``histories`` maps γ -> log records."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(2, 1, sharex=True, figsize=(8, 6))
+    for gamma, hist in histories.items():
+        steps = np.array([r["step"] for r in hist])
+        axes[0].plot(steps, [r["k"] for r in hist], label=f"γ = {gamma:g}")
+        m = np.array([r["M_global"] for r in hist])
+        window = max(1, len(m) // 25)
+        axes[1].plot(steps, m, alpha=0.25, lw=0.6)
+        axes[1].plot(steps[window - 1:], np.convolve(m, np.ones(window) / window, mode="valid"),
+                     color=axes[1].lines[-1].get_color(), label=f"γ = {gamma:g} (avg of {window})")
+    axes[0].set_ylabel("k_t")
+    axes[1].set_ylabel("M_global = L(x) + |γ L(x) − L(G(z))|")
+    axes[1].set_xlabel("step")
+    for ax in axes:
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    return viz.save_figure(fig, path)
+
+
+def tail_means(hist, keys=("k", "M_global", "L_x", "L_Gz")):
+    """Means of ``keys`` over the last 10% of a log, and the ratio L(G(z)) / L(x) reached there."""
+    tail = hist[-max(1, len(hist) // 10):]
+    means = {k: float(np.mean([r[k] for r in tail])) for k in keys}
+    return {**means, "ratio": means["L_Gz"] / means["L_x"]}
+
+
+plot_k_and_convergence({g: h for g, (_, _, h, _) in runs.items()}, run.file("k_and_convergence.png"))
+viz.plot_losses(history, run.file("losses.png"), keys=["L_x", "L_Gz"],
+                title=f"BEGAN (γ = {args.gamma:g}): losses, and L(x), L(G(z)) below")
+for gamma, (_, _, hist, _) in runs.items():
+    t = tail_means(hist)
+    print(f"γ = {gamma:g}: last 10% k {t['k']:.4f}, M_global {t['M_global']:.4f}, "
+          f"L(G(z))/L(x) {t['ratio']:.3f}")
+
+# %% [markdown]
+# ## 8. Samples and what the autoencoder sees
+#
+# `reconstructions.png`: real images, D's reconstructions of them, generated
+# images and D's reconstructions of those. D reconstructs real garments
+# fairly well (it is an autoencoder with a 64-number code) and is trained to
+# reconstruct generated ones worse; at the equilibrium their errors keep the
+# ratio γ.
+
+# %%
+eval_z = uniform_z(args.eval_samples)
+samples = {g: generate(G_g, eval_z) for g, (G_g, _, _, _) in runs.items()}
+viz.save_grid(samples[args.gamma][:64], run.file("samples.png"))
+real = images[:8]
+fake = samples[args.gamma][:8]
+viz.save_image_rows([real, generate(D, tg.tensor(real, device=args.device)), fake,
+                     generate(D, tg.tensor(fake, device=args.device))], run.file("reconstructions.png"),
+                    labels=["x", "D(x)", "G(z)", "D(G(z))"], value_range=(-1, 1),
+                    title=f"BEGAN's discriminator autoencodes (γ = {args.gamma:g})")
+
+# %% [markdown]
+# ## 9. γ trades variety for quality: the scores
+#
+# Both runs start from the same weights, see the same batches and take the
+# same number of steps; only γ differs. FID against the 10,000 test images,
+# the Inception Score and the class histogram of 10,000 samples come from
+# the Fashion-MNIST classifier of lesson 09, as in every GAN lesson. FID
+# counts both quality and variety; the class histogram shows variety alone
+# (a class near 0 is a dropped mode), and IS rewards samples the classifier
+# is sure of, spread over all classes.
+#
+# `gamma_samples.png` shows 64 samples of each run from the same codes.
+
+# %%
+def plot_gamma_samples(grids, path):
+    """Sample grids side by side; ``grids`` is a list of (uint8 grid (H, W, 3), caption)."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(grids), figsize=(4.2 * len(grids), 4.6), squeeze=False)
+    for ax, (grid, caption) in zip(axes[0], grids):
+        ax.imshow(grid, interpolation="nearest")
+        ax.set_title(caption, fontsize=9)
+        ax.axis("off")
+    return viz.save_figure(fig, path)
+
+
+scores = {}
+for gamma in runs:
+    _, scores[gamma] = closing_scores(runs[gamma][0], eval_z)
+    print(f"γ = {gamma:g}: FID {scores[gamma]['fid']:.2f}, IS {scores[gamma]['inception_score']:.2f}, "
+          f"rarest class {min(scores[gamma]['class_histogram']):.3f} of {args.eval_samples} samples")
+plot_gamma_samples([(viz.make_grid(samples[g][:64]), f"γ = {g:g}: FID {scores[g]['fid']:.1f}, "
+                     f"IS {scores[g]['inception_score']:.2f}") for g in runs], run.file("gamma_samples.png"))
+
+# %% [markdown]
+# ## 10. Export and the record
+
+# %%
+if args.export_samples:
+    export_samples(run, generate(G, uniform_z(args.export_samples)))
+per_gamma = {f"{g:g}": {"train_seconds": secs, **scores[g], "class_histogram_min": min(scores[g]["class_histogram"]),
+                        "final_k": hist[-1]["k"], "final_M_global": hist[-1]["M_global"], "tail_means": tail_means(hist)}
+             for g, (_, _, hist, secs) in runs.items()}
+metrics = {"steps": args.steps, "seed": args.seed, "width": args.width, "code_dim": args.code_dim, "lr": args.lr,
+           "gamma": args.gamma, "lambda_k": args.lambda_k, "eval_samples": args.eval_samples,
+           **per_gamma[f"{args.gamma:g}"], "gamma_runs": per_gamma,
+           "train_seconds_total": sum(r[3] for r in runs.values())}
+run.save_metrics(metrics)
+print(f"done: {args.steps} steps per γ in {metrics['train_seconds_total']:.0f} s; outputs in {run.path}")
