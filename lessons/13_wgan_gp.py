@@ -264,6 +264,14 @@ print(f"||grad D(x_hat)||: {norms.mean():.3f} ± {norms.std():.3f} (the penalty'
 # histogram of 10,000 samples, from the Fashion-MNIST classifier of lesson
 # 09, so that this lesson compares with the others in the same units (on
 # 28x28 grey images only: the classifier knows nothing of CelebA).
+#
+# **Measured** (seed 0, default settings, 10,000 samples): FID 20.6, IS
+# 3.97 ± 0.06, every class between 8.0 and 12.2 % of the samples. That is
+# lesson 12's DCGAN range (FID 19.8-21.6) after 4x its critic updates and
+# 3-4x its wall time: the penalty buys stability and a meaningful loss
+# curve more than a better FID at this budget. The same run's W estimate
+# (2.86 over the last 100 steps) and ‖∇D(x̂)‖ (1.10 ± 0.08) match the
+# earlier three-seed measurements of the README.
 
 # %%
 if (C, H) == (1, 28):
