@@ -38,7 +38,7 @@ import tinygen as tg
 from tinygen import gan_losses as L
 from tinygen import optim
 from tinygen.utils import viz
-from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_images
+from tinygen.utils.data import Batches, load_images
 from tinygen.utils.fileio import atomic_open, atomic_write_bytes
 from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
                                export_samples, generate, gradient_penalty)
@@ -48,9 +48,9 @@ from tinygen.utils.train import fit
 
 ALL_LOSSES = ("MM", "NS", "LSGAN", "WGAN", "WGAN-GP", "EBGAN", "BEGAN")
 LUCIC_FID = {"WGAN": 21.5, "BEGAN": 22.9, "WGAN-GP": 24.5, "NS": 26.5, "DRAGAN": 27.7, "MM": 29.6, "LSGAN": 30.7}
-"""Lucic et al. 2018, best FID on Fashion-MNIST (figure 4 / table 5); Inception features, so only the order compares."""
+"""Lucic et al. 2018, best FID per loss on Fashion-MNIST over their hyperparameter search (Inception features)."""
 
-parser = lesson_parser("Every GAN loss of the chapter on one budget (Lucic et al. 2018)", steps=600,
+parser = lesson_parser("Every GAN loss of the chapter on one budget (Lucic et al. 2018)", steps=500,
                        out=os.path.join("runs", "19_loss_study"), datasets=("fashion-mnist", "mnist"))
 add_gan_flags(parser, sample_every=50, checkpoint_every=100)
 parser.add_argument("--seeds", default=None, help="comma-separated seeds, e.g. 0,1,2 (default: --seed)")
@@ -75,15 +75,17 @@ if not losses or set(losses) - set(ALL_LOSSES) or len(set(losses)) != len(losses
 # Fashion-MNIST, 60,000 training images in [-1, 1]. Every loss trains the
 # same generator, lesson 12's DCGAN (`dcgan_generator`), and, where the loss
 # takes a score, the same discriminator (`dcgan_critic`), at reduced widths
-# for a 2-core CPU: `--g-width 32` (z -> 64x7x7 -> 32x14x14 -> 1x28x28,
-# ~180k parameters) and `--d-width 32` (1 -> 32 -> 64 channels -> one score).
+# for a 2-core CPU (lesson 12 uses 64 and 64): `--g-width 32` (z -> 64x7x7
+# -> 32x14x14 -> 1x28x28, 347k parameters) and `--d-width 32` (1 -> 32 -> 64
+# channels -> one score, 37k parameters).
 # The critic keeps DCGAN's BatchNorm after its second conv, except for
 # WGAN-GP: its penalty is a per-sample gradient, and BatchNorm makes each
 # sample's score depend on its batch, so WGAN-GP takes **LayerNorm**
 # instead, Gulrajani et al.'s (section 4) drop-in replacement. EBGAN and
 # BEGAN need an autoencoder as the discriminator
-# (`AutoencoderDiscriminator`, the same 32 -> 64 conv widths and a 64-d
-# code): EBGAN's with BatchNorm (Zhao et al. build it from DCGAN blocks),
+# (`AutoencoderDiscriminator`, the same 32 -> 64 conv widths, a 64-d code
+# and a decoder shaped like G: 471k parameters, most of them in the two
+# linear layers around the code): EBGAN's with BatchNorm (Zhao et al. build it from DCGAN blocks),
 # BEGAN's with none (Berthelot et al. use none).
 #
 # Every run of a seed starts the generator from the same initial weights
@@ -99,12 +101,12 @@ print(f"data: {args.dataset}, {len(images)} images of 1x28x28; losses {losses}, 
 def make_models(loss, seed):
     """G and D for ``loss`` from ``seed``, initialised N(0, 0.02) (Radford et al. 2015)."""
     tg.manual_seed(seed)
-    G = dcgan_generator(args.z_dim, args.g_width)
+    G = dcgan_generator(args.z_dim, args.g_width).apply(dcgan_init)   # before D: the same G for every loss
     if loss in ("EBGAN", "BEGAN"):
         D = AutoencoderDiscriminator(args.d_width, code_dim=64, norm="batch" if loss == "EBGAN" else "none")
     else:
         D = dcgan_critic(args.d_width, norm="layer" if loss == "WGAN-GP" else "batch")
-    return G.apply(dcgan_init).to(args.device), D.apply(dcgan_init).to(args.device)
+    return G.to(args.device), D.apply(dcgan_init).to(args.device)
 
 
 # %% [markdown]
@@ -128,9 +130,12 @@ def make_models(loss, seed):
 # per-pixel mean squared error for EBGAN, the mean absolute error L(v) =
 # |v − D(v)| for BEGAN. EBGAN's margin m bounds how high D pushes a
 # generated sample's energy; our energies are means over pixels in [-1, 1]
-# (Zhao et al. sum over pixels, so their m = 10-80 is in other units), and
-# we take **m = 1**, a per-pixel error of 1 on a range of 2, which a
-# trained autoencoder never makes on real images. The pulling-away term
+# (Zhao et al.'s m = 10-80 belongs to energies that grow with the image,
+# so it does not transfer), and we take **m = 0.5**, as lesson 17 does:
+# about the energy of a blank reconstruction (E[x²] ≈ 0.5 on
+# Fashion-MNIST) and ten times what a trained autoencoder gives real
+# images, so the hinge is on while a fake is bad and off once it is
+# rejected. The pulling-away term
 # f_PT (eq. 4) is the mean squared cosine similarity of the codes of the
 # generated batch, weight 0.1. BEGAN's k_t follows its proportional
 # control k_{t+1} = clip(k_t + λ_k(γ L(x) − L(x̃)), 0, 1) with γ = 0.5,
@@ -141,8 +146,8 @@ def make_models(loss, seed):
 # and learning rates of 2e-4 or 1e-3 depending on the data set (section
 # 4.1); we take 2e-4, the rate of their small-image runs. WGAN's RMSProp
 # 5e-5, c = 0.01, n_critic = 5 and WGAN-GP's λ = 10, Adam 1e-4 β (0, 0.9),
-# n_critic = 5 are the papers' Algorithm 1 defaults. Zhao et al. train
-# EBGAN-PT with Adam at 1e-3, β1 0.5 (appendix); BEGAN's paper gives Adam
+# n_critic = 5 are the papers' Algorithm 1 defaults. Zhao et al.'s
+# MNIST runs use Adam at 1e-3 (section 4.1), and we keep DCGAN's β1 0.5; BEGAN's paper gives Adam
 # at 1e-4 and no β, and we take the common implementations' β1 0.5.
 # Popular GAN collections (e.g. pytorch-generative-model-collections) train
 # every loss, EBGAN and BEGAN included, with DCGAN's 2e-4; we keep the
@@ -156,7 +161,8 @@ def energy(D, x, p):
     return L.reconstruction_energy(x, D(x), p=p)
 
 
-def ebgan_g(D, fake, margin):
+def ebgan_g(D, fake):
+    """EBGAN-PT's generator loss E[D(G(z))] + 0.1 f_PT (Zhao et al. 2017, eq. 2 and 4) on a fake batch."""
     codes = D.encode(fake)                                   # one encoder pass for both terms
     return L.ebgan_g_loss(L.reconstruction_energy(fake, D.decoder(codes))) + 0.1 * L.pulling_away_term(codes)
 
@@ -186,8 +192,8 @@ STUDY = {
              lambda D, f: L.wasserstein_g_loss(D(f)), lambda p: optim.RMSprop(p, lr=5e-5), 5, 0.01),
     "WGAN-GP": (lambda D, x, f, s: (L.wasserstein_d_loss(D(x), D(f)) + 10.0 * gradient_penalty(D, x, f), {}),
                 lambda D, f: L.wasserstein_g_loss(D(f)), adam(1e-4, (0.0, 0.9)), 5, None),
-    "EBGAN": (lambda D, x, f, s: (L.ebgan_d_loss(energy(D, x, 2), energy(D, f, 2), margin=1.0), {}),
-              lambda D, f: ebgan_g(D, f, 1.0), adam(1e-3, (0.5, 0.999)), 1, None),
+    "EBGAN": (lambda D, x, f, s: (L.ebgan_d_loss(energy(D, x, 2), energy(D, f, 2), margin=0.5), {}),
+              lambda D, f: ebgan_g(D, f), adam(1e-3, (0.5, 0.999)), 1, None),
     "BEGAN": (began_d, lambda D, f: L.began_g_loss(energy(D, f, 1)), adam(1e-4, (0.5, 0.999)), 1, None),
 }
 
@@ -221,7 +227,7 @@ def make_step(loss, G, D, optG, optD, state):
 # %% [markdown]
 # ## 3. One budget
 #
-# Every loss gets the same number of **generator updates** (`--steps`, 600
+# Every loss gets the same number of **generator updates** (`--steps`, 500
 # by default) at batch 64. WGAN and WGAN-GP take 5 critic updates per
 # generator update, as their papers prescribe, so they see 5x the real
 # batches and cost several times the wall-clock of a 1:1 loss (the
