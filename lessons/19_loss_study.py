@@ -168,14 +168,16 @@ def ebgan_g(D, fake):
 
 
 def began_d(D, real, fake, state):
+    """BEGAN's D loss L(x) − k_t L(G(z)) (Berthelot et al. 2017, eq. 4); moves state["k"] to k_{t+1}."""
     loss_real, loss_fake = energy(D, real, 1).mean(), energy(D, fake, 1).mean()
     loss = L.began_d_loss(loss_real, loss_fake, float(state["k"]))
-    lr, lf = loss_real.item(), loss_fake.item()
-    state["k"] = L.began_update_k(float(state["k"]), lr, lf, gamma=0.5, lambda_k=0.001)
-    return loss, {"k": state["k"], "convergence": L.began_convergence(lr, lf, gamma=0.5)}
+    l_real, l_fake = loss_real.item(), loss_fake.item()
+    state["k"] = L.began_update_k(float(state["k"]), l_real, l_fake, gamma=0.5, lambda_k=0.001)
+    return loss, {"k": state["k"], "convergence": L.began_convergence(l_real, l_fake, gamma=0.5)}
 
 
 def adam(lr, betas):
+    """An optimiser builder: parameters -> Adam(lr, betas)."""
     return lambda params: optim.Adam(params, lr=lr, betas=betas)
 
 
@@ -267,6 +269,7 @@ def train_and_score(loss, seed):
     if args.resume and os.path.exists(run.file("result.json")):
         print(f"[{loss} seed {seed}] finished, skipped")
         return json.load(open(run.file("result.json")))
+    print(f"--- {loss}, seed {seed}")
     G, D = make_models(loss, seed)
     make_opt = STUDY[loss][2]
     optG, optD = make_opt(G.parameters()), make_opt(D.parameters())
