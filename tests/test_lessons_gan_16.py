@@ -50,6 +50,8 @@ def test_fraction_at_bound_counts_only_weights_at_the_walls(lesson):
     c = 0.01
     w = np.array([-0.01, 0.01, 0.0, 0.005, -0.0099, 0.02], dtype=np.float32).clip(-c, c)
     assert lesson.fraction_at_bound(w, c) == pytest.approx(3 / 6)     # -0.01, 0.01 and the clipped 0.02
+    assert lesson.fraction_at_bound(w, c, within=0.1) == pytest.approx(4 / 6)   # and -0.0099
+    assert lesson.fraction_at_bound(np.array([0.03, -0.02, 0.0]), c) == 0     # beyond c (unclipped) is not at c
 
 
 def test_correlations(lesson):
@@ -86,6 +88,7 @@ def test_quick_run_outputs_clipping_metrics_and_resume(data_env, tmp_path):
     assert np.abs(w).max() <= np.float32(c) and np.mean(np.abs(w) == np.float32(c)) > 0.05
     assert np.abs(critic_weights(out / "gp.npz")).max() > 2 * c
     assert m["at_c"]["steps"] == [0, 1, 2, 4] and m["at_c"]["fraction"][0] == 0 and min(m["at_c"]["fraction"][1:]) > 0
+    assert all(f <= g for f, g in zip(m["at_c"]["fraction"], m["at_c"]["within_10pct"]))
     assert m["final_at_c"] == pytest.approx(m["at_c"]["fraction"][-1])
     # the FID curve at --fid-every 2, with the estimate before each point
     for cur in (m["curve"], m["gp"]["curve"]):
