@@ -119,6 +119,19 @@ def test_quick_run_outputs_clipping_metrics_and_resume(data_env, tmp_path):
     assert np.abs(critic_weights(out / "train.npz")).max() <= np.float32(c)
 
 
+def test_resume_is_exact_and_the_measurements_leave_training_alone(data_env, tmp_path):
+    """4 steps + resume to 6 log exactly the losses and FID points of an uninterrupted 6-step run, in both
+    stages: the watcher draws no random numbers and its points come back from the checkpoint."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run([LESSON, "--quick", "--steps", "6", "--out", str(a)], data_env, tmp_path).returncode == 0
+    assert run([LESSON, "--quick", "--steps", "4", "--out", str(b)], data_env, tmp_path).returncode == 0
+    assert run([LESSON, "--quick", "--steps", "6", "--out", str(b), "--resume"], data_env, tmp_path).returncode == 0
+    for name in ("train.jsonl", "gp.jsonl"):
+        assert (a / name).read_text() == (b / name).read_text(), name
+    ma, mb = (json.load(open(d / "metrics.json")) for d in (a, b))
+    assert ma["curve"] == mb["curve"] and ma["gp"]["curve"] == mb["gp"]["curve"] and ma["at_c"] == mb["at_c"]
+
+
 @pytest.mark.parametrize("flags, message", [
     (["--gp-steps", "-1"], "--gp-steps"),
     (["--clip", "0"], "--clip"),
