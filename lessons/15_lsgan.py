@@ -45,9 +45,9 @@ from tinygen.utils.train import fit
 CODINGS = {"01": (0.0, 1.0, 1.0), "chi2": (-1.0, 1.0, 0.0)}   # (a, b, c): fake label, real label, G's target
 STAGE = {"01": "train", "chi2": "train_chi2"}                   # the file-name stem of each coding's run
 
-parser = lesson_parser("LSGAN on Fashion-MNIST (Mao et al. 2017)", steps=700,
+parser = lesson_parser("LSGAN on Fashion-MNIST (Mao et al. 2017)", steps=1300,
                        out=os.path.join("runs", "15_lsgan"), datasets=("fashion-mnist", "mnist"))
-add_gan_flags(parser, sample_every=50, checkpoint_every=100)
+add_gan_flags(parser, sample_every=100, checkpoint_every=250)
 parser.add_argument("--coding", default="both", choices=["01", "chi2", "both"],
                     help="label coding (a, b, c): 01 = (0, 1, 1), chi2 = (-1, 1, 0), or both, one run each")
 parser.add_argument("--lr", type=float, default=2e-4, help="Adam's learning rate (the paper's 2e-4 at 28x28)")
@@ -225,15 +225,16 @@ print(f"generator: {sum(p.size for p in G.parameters()):,} parameters; "
 #
 # One D step, then one G step, batch 64, as in DCGAN and the authors' code.
 # Adam with lr 2e-4 and β1 = 0.5: the paper (section 4.1) follows DCGAN's β1
-# and uses 2e-4 for its 28x28 handwritten Chinese characters, 1e-3 for the
-# LSUN scenes. Popular GAN collections differ in details: PyTorch-GAN's
+# and uses 2e-4 for its 28x28 handwritten Chinese characters (a conditional
+# model), 1e-3 for the LSUN scenes. Popular GAN collections differ in details: PyTorch-GAN's
 # `lsgan.py` (Linder-Norén) also uses 2e-4 and β1 = 0.5, but a different
 # architecture, updates G before D, and uses `MSELoss` on the (0, 1, 1)
 # coding, which is the loss above without the ½ for G (the same gradient
 # direction, twice its size); the authors' TensorFlow code sums the squares
 # over the batch (`tf.nn.l2_loss`) instead of averaging them, which scales
-# the effective step with the batch size. Here the losses are the paper's
-# means with the ½.
+# the effective step with the batch size; it also draws z uniformly from
+# [−1, 1]^1024. Here the losses are the paper's means with the ½, and z is
+# N(0, I) in 100 dimensions, as in the other GAN lessons.
 #
 # The D step scores real and generated batches separately, so each BatchNorm
 # statistic comes from one kind of image, and the G step reuses the D step's
@@ -296,7 +297,7 @@ for coding in codings:
 # Inception Score and the class histogram of `--eval-samples` (10,000)
 # samples, from the classifier of lesson 09.
 #
-# **Measured** (default settings: w = 32, 700 steps per coding, 10,000
+# **Measured** (default settings: w = 32, 1,300 steps per coding, 10,000
 # samples; seeds 0, 1, 2):
 #
 # | coding (a, b, c) | FID              | IS               | rarest class (%)  | train s per run |
@@ -305,8 +306,9 @@ for coding in codings:
 # | (−1, 1, 0)       |                  |                  |                   |                 |
 
 # %%
-viz.plot_losses({f"({', '.join(f'{v:g}' for v in CODINGS[k])})": histories[k] for k in codings},
-                run.file("losses.png"), keys=["D_real", "D_fake"],
+labels = {k: "(" + ", ".join(f"{v:g}" for v in CODINGS[k]) + ")" for k in codings}   # e.g. "(0, 1, 1)"
+viz.plot_losses({labels[k]: histories[k] for k in codings}, run.file("losses.png"),
+                keys=[f"{key} ({labels[k]})" for k in codings for key in ("D_real", "D_fake")],
                 title=f"LSGAN on {args.dataset}: losses, and D's mean outputs below")
 metrics = {"steps": args.steps, "seed": args.seed, "g_width": args.g_width, "d_width": args.d_width,
            "lr": args.lr, "beta1": args.beta1, "eval_samples": args.eval_samples,
