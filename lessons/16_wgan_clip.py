@@ -572,7 +572,7 @@ def plot_clip_vs_gp(panels, n, path):
     fid_ax.set_ylabel(f"FID at N = {n:,} (only for the curve)")
     fid_ax.grid(True, alpha=0.3)
     fid_ax.legend(fontsize=9)
-    return viz.save_figure(fig, path)
+    return viz.save_figure(fig, path, dpi=80)
 
 
 window = max(1, args.fid_every // 2)
