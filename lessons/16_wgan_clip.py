@@ -604,7 +604,19 @@ plot_clip_vs_gp([(f"{titles[k]}: FID {results[k]['fid']:.1f}, IS {results[k]['in
 # `losses.png` is the clipping run's losses with its Wasserstein estimate
 # below, `samples.png` 64 of its samples from fresh codes.
 #
-# **Measured** (to be filled in from the seed runs).
+# **Measured** (default settings, 450 + 450 generator steps, scores of
+# 10,000 samples; the whole default run takes 6.1 minutes alone on a 2-core
+# CPU, 114 s of it the clipping run's training and 237 s the penalty's):
+#
+# | seed | clipping: FID, IS, rarest class | penalty: FID, IS, rarest class | at ±c (within 10%) at the end | r, ρ clipping | r, ρ penalty |
+# |---|---|---|---|---|---|
+# | 0 | 65.6, 1.44, 0.01% | 33.6, 2.62, 1.1% | 65% (92%) | 0.84, 0.88 | 0.74, 0.87 |
+#
+# WGAN with clipping at α = 5e-5 learns slowly: after 450 generator steps
+# its samples are garment-shaped blobs with the transposed convs' vertical
+# stripes, FID 66 and one class (sandals) all but absent; the same networks
+# with the penalty reach FID 34 at the same step count, and lesson 12's
+# DCGAN, with twice the width and 2,000 steps, reaches 20.
 
 # %%
 viz.plot_losses(history, run.file("losses.png"), title=f"WGAN (clipping) on {args.dataset}")
