@@ -417,8 +417,8 @@ gif = SampleGif(run.file("training.gif"), G, fixed_z)
 watch = Watcher(G, D, fid_z, fid_steps, snapshot_steps, gif)
 t0 = time.perf_counter()
 history = fit_gan(make_step(G, D, optG, optD, clip=args.clip),
-                  Batches(images, batch_size=args.batch_size, seed=args.seed), run, args, {"G": G, "D": D}, {"G": optG, "D": optD}, watch, extra_steps=snapshot_steps,
-                  print_every=50)
+                  Batches(images, batch_size=args.batch_size, seed=args.seed), run, args, {"G": G, "D": D},
+                  {"G": optG, "D": optD}, watch, extra_steps=snapshot_steps, print_every=50)
 clip_seconds = time.perf_counter() - t0
 
 # %% [markdown]
