@@ -111,11 +111,12 @@ run = RunDir(args.out)
 #
 # Mao et al.'s Figure 1 is this argument drawn in data space: once G's
 # samples cross the sigmoid boundary onto the real side, the cross-entropy
-# leaves them where they are, even if they are far from the data. The
-# least-squares D is a regression, with outputs near b on the data and
-# beyond it away from the data, so the samples that overshoot get a gradient
-# back towards c, i.e. towards the boundary, which runs through the real
-# data, and so towards the data. This keeps G's gradient alive for longer,
+# gives them "very small errors" and leaves them where they are, even if
+# they are far from the data. The least-squares loss keeps penalising them
+# in proportion to their distance from the target and so "forces the
+# generator to generate samples toward the decision boundary"; and for
+# successful learning, the caption adds, that boundary goes across the real
+# data, so towards the boundary is towards the data. This keeps G's gradient alive for longer,
 # the paper's first benefit; the gradients are computed below by tinygen's
 # autograd (`tg.grad`), on a grid of outputs, through the very loss
 # functions that train the networks.
