@@ -144,7 +144,7 @@ def pulling_away_term(codes):
     """EBGAN's pulling-away term: the mean squared cosine similarity between distinct codes.
 
     f_PT(S) = 1 / (N(N − 1)) Σ_i Σ_{j≠i} (S_iᵀ S_j / (‖S_i‖ ‖S_j‖))²
-    (Zhao et al. 2017, eq. 4), on the encoder's codes of a generated batch.
+    (Zhao et al. 2017, section 2.4), on the encoder's codes of a generated batch.
     It is 0 for mutually orthogonal codes and 1 for parallel ones; added to
     the generator's loss (weight 0.1 in the paper), it pushes a batch's codes
     apart, against mode collapse.
