@@ -376,8 +376,8 @@ viz.save_image_rows([real, generate(D, tg.tensor(real, device=args.device)), fak
 # collapses every time, to the same "bag" blob (FID 117.9, 120.5, 117.9;
 # IS 1.00; ratio reached 0.54, 0.45, 0.53); γ = 0.7 gives FID 78.4, 70.2,
 # 80.9 and IS 1.32, 1.61, 1.26 (ratio 0.67, 0.62, 0.65; k at the end 0.05,
-# 0.07, 0.06), but only two or three classes each (pullover with coat or
-# T-shirt/top): every class but those under 2 %. At this budget BEGAN is far
+# 0.07, 0.06), but mostly two or three classes each (pullover with coat,
+# T-shirt/top or bag), the others under 2 %. At this budget BEGAN is far
 # behind lesson 12's DCGAN (FID about 20); what it shows is the control
 # loop and γ's lever on variety, not good samples.
 
