@@ -87,6 +87,12 @@ def run(args, env, cwd):
                           timeout=300)
 
 
+def assert_flag_error(lesson, flags, message, env, tmp_path):
+    """A lesson run with bad ``flags`` ends in one argparse line naming ``message``: status 2, no traceback."""
+    r = run([lesson, "--quick", *flags, "--out", str(tmp_path / "o")], env, tmp_path)
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr[-1000:]
+
+
 def lesson_definitions(path, *names):
     """The functions and classes ``names`` of a lesson script, without running it.
 
