@@ -621,7 +621,6 @@ plot_clip_vs_gp([(f"{titles[k]}: FID {results[k]['fid']:.1f}, IS {results[k]['in
 # | 1 | 78.3, 1.19, 0% (five < 0.1%) | 35.0, 2.51, 2.4% | 74% (92%) | 0.89, 0.40 | 0.64, 0.75 |
 # | 2 | 76.2, 1.28, 0% | 34.7, 2.54, 2.5% | 66% (69%) | 0.69, 0.68 | 0.60, 0.73 |
 #
-#
 # WGAN with clipping at α = 5e-5 learns slowly: after 450 generator steps
 # its samples are garment-shaped blobs with the transposed convs' vertical
 # stripes, FID 66-78, with sandals and T-shirts all but absent (seed 0) or
