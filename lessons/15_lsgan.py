@@ -37,10 +37,9 @@ from tinygen import gan_losses, optim
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_images
 from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
-                               export_samples, generate)
+                               export_samples, fit_gan, generate)
 from tinygen.utils.gan_models import dcgan_critic, dcgan_generator
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
-from tinygen.utils.train import fit
 
 CODINGS = {"01": (0.0, 1.0, 1.0), "chi2": (-1.0, 1.0, 0.0)}   # (a, b, c): fake label, real label, G's target
 STAGE = {"01": "train", "chi2": "train_chi2"}                   # the file-name stem of each coding's run
@@ -267,7 +266,6 @@ def make_step(G, D, optG, optD, a, b, c):
 
 
 trained, histories, seconds = {}, {}, {}
-frames_at = [s for s in range(1, args.steps + 1) if s % args.sample_every == 0 or s == args.steps]
 for coding in codings:
     a, b, c = CODINGS[coding]
     G, D = build(args.seed)                              # both codings start from the same weights
@@ -278,10 +276,8 @@ for coding in codings:
     gif = SampleGif(run.file(gif_name), G, tg.randn(64, args.z_dim, device=args.device))
     print(f"--- coding (a, b, c) = ({a:g}, {b:g}, {c:g}) -> {STAGE[coding]}.*")
     t0 = time.perf_counter()
-    history = fit(make_step(G, D, optG, optD, a, b, c), batches, args.steps, run, name=STAGE[coding],
-                  models={"G": G, "D": D}, optimizers={"G": optG, "D": optD}, state={"gif": gif},
-                  resume=args.resume, device=args.device, pull=True, print_every=1 if args.quick else 100,
-                  checkpoint_every=args.checkpoint_every, callback=gif, callback_steps=frames_at)
+    history = fit_gan(make_step(G, D, optG, optD, a, b, c), batches, run, args, {"G": G, "D": D},
+                      {"G": optG, "D": optD}, gif, print_every=100, name=STAGE[coding])
     seconds[coding], trained[coding], histories[coding] = time.perf_counter() - t0, (G, D, gif), history
 
 # %% [markdown]

@@ -34,10 +34,9 @@ from tinygen import gan_losses, optim
 from tinygen.utils import viz
 from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_images
 from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
-                               export_samples, generate)
+                               export_samples, fit_gan, generate)
 from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_generator
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
-from tinygen.utils.train import fit
 
 parser = lesson_parser("EBGAN and EBGAN-PT on Fashion-MNIST (Zhao et al. 2017)", steps=1100,
                        out=os.path.join("runs", "17_ebgan"), datasets=("fashion-mnist", "mnist"))
@@ -222,14 +221,10 @@ for name, (label, pt_weight) in RUNS.items():
     optG = optim.Adam(G.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
     optD = optim.Adam(D.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
     gif = SampleGif(run.file("training.gif" if name == "train" else f"training_{name}.gif"), G, fixed_z)
-    frames = {s for s in range(1, args.steps + 1) if s % args.sample_every == 0} | {args.steps}
     t0 = time.perf_counter()
-    histories[name] = fit(make_step(G, D, optG, optD, pt_weight), Batches(images, batch_size=args.batch_size,
-                                                                          seed=args.seed),
-                          args.steps, run, name=name, models={"G": G, "D": D}, optimizers={"G": optG, "D": optD},
-                          state={"gif": gif}, resume=args.resume, device=args.device, pull=True,
-                          print_every=1 if args.quick else 100, checkpoint_every=args.checkpoint_every,
-                          callback=gif, callback_steps=sorted(frames))
+    histories[name] = fit_gan(make_step(G, D, optG, optD, pt_weight),
+                              Batches(images, batch_size=args.batch_size, seed=args.seed), run, args,
+                              {"G": G, "D": D}, {"G": optG, "D": optD}, gif, print_every=100, name=name)
     seconds[name] = time.perf_counter() - t0
     models[name], gifs[name] = (G, D), gif
 
