@@ -36,6 +36,7 @@ from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_images
 from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
                                export_samples, fit_gan, generate)
 from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_generator
+from tinygen.utils.metrics import class_entropy
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
 
 parser = lesson_parser("EBGAN and EBGAN-PT on Fashion-MNIST (Zhao et al. 2017)", steps=1100,
@@ -288,20 +289,13 @@ for name, (label, _) in RUNS.items():
 # on that scale.
 
 # %%
-def entropy_fraction(hist):
-    """Entropy of a class histogram (10 fractions) divided by log 10: 1 uniform, 0 one class."""
-    p = np.asarray(hist, dtype=np.float64)
-    p = p[p > 0]
-    return float(max(0.0, -(p * np.log(p)).sum() / np.log(len(hist))))
-
-
 scores, samples = {}, {}
 for name, (label, _) in RUNS.items():
     G = models[name][0]
     samples[name], s = closing_scores(G, tg.randn(args.eval_samples, args.z_dim, device=args.device))
     t = tail[name]
     scores[name] = {**s, "class_histogram_min": min(s["class_histogram"]),
-                    "class_entropy": entropy_fraction(s["class_histogram"]), "train_seconds": seconds[name],
+                    "class_entropy": class_entropy(s["class_histogram"]), "train_seconds": seconds[name],
                     "pt_weight": RUNS[name][1],
                     "tail_means": {k: float(np.mean([r[k] for r in t]))
                                    for k in ("loss_D", "loss_G", "E_real", "E_fake", "hinge_active", "pt")}}

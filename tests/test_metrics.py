@@ -269,3 +269,15 @@ def test_lesson_quick_keeps_the_shipped_weights(data_env, tmp_path):
     r = run([LESSON, "--quick", "--install", "--out", str(out)], data_env, tmp_path)
     assert r.returncode != 0 and "--install" in r.stderr
     assert hashlib.sha256(metrics.WEIGHTS_PATH.read_bytes()).hexdigest() == before
+
+
+def test_class_entropy_values_and_errors():
+    assert metrics.class_entropy([0.1] * 10) == pytest.approx(1.0)
+    assert metrics.class_entropy([1.0] + [0.0] * 9) == 0.0
+    # two equally likely classes of ten: log 2 / log 10
+    assert metrics.class_entropy([0.5, 0.5] + [0.0] * 8) == pytest.approx(np.log(2) / np.log(10))
+    # 0.9 / 0.1 of two classes: -(0.9 log 0.9 + 0.1 log 0.1) / log 2 = 0.4690
+    assert metrics.class_entropy([0.9, 0.1]) == pytest.approx(0.46899559, abs=1e-8)
+    for bad in ([0.5, 0.6], [1.0], [[0.5, 0.5]], [1.5, -0.5]):
+        with pytest.raises(ValueError, match="histogram"):
+            metrics.class_entropy(bad)

@@ -506,6 +506,29 @@ def _histogram(probs):
     return np.bincount(probs.argmax(axis=1), minlength=NUM_CLASSES) / len(probs)
 
 
+def class_entropy(histogram):
+    """The entropy of a class histogram as a fraction of its maximum: H / log K, a float in [0, 1].
+
+    H = −Σ_c p_c log p_c over the K classes (0 log 0 = 0), so 1 is a uniform
+    histogram (real Fashion-MNIST scores 1.00) and 0 a single class: one
+    number for the variety that :func:`class_histogram` shows, e.g. to compare
+    how much mode collapse two GAN runs have.
+
+    Args:
+        histogram: K >= 2 non-negative fractions summing to 1 (a sequence or
+            NumPy array), e.g. ``class_histogram(...)`` with K = 10.
+
+    Raises:
+        ValueError: not a 1-D histogram of K >= 2 non-negative entries summing to 1.
+    """
+    p = np.asarray(histogram, dtype=np.float64)
+    if p.ndim != 1 or len(p) < 2 or not np.all(p >= 0) or abs(p.sum() - 1) > 1e-6:
+        raise ValueError(f"histogram: expected K >= 2 non-negative fractions summing to 1, got shape "
+                         f"{p.shape} with sum {p.sum() if p.size else 0:.6g}")
+    p = p[p > 0]
+    return float(max(0.0, -(p * np.log(p)).sum() / np.log(len(histogram))))
+
+
 def mode_coverage(points, centers, std, threshold=3.0):
     """Modes covered and the fraction of high-quality samples, for a mixture of Gaussians.
 
