@@ -37,6 +37,7 @@ def test_began_outputs_scores_export_and_exact_resume(data_env, tmp_path):
         assert g["fid"] >= 0 and 1 <= g["inception_score"] <= 10
         assert len(g["class_histogram"]) == 10 and abs(sum(g["class_histogram"]) - 1) < 1e-6
         assert 0 <= g["final_k"] <= 1 and g["final_M_global"] > 0
+        assert 0 <= g["class_entropy"] <= 1
     samples = np.load(out / "samples.npy")
     assert samples.shape == (30, 1, 28, 28) and samples.dtype == np.float32 and np.abs(samples).max() <= 1
 
