@@ -285,9 +285,9 @@ G, D, history, _ = runs[args.gamma]
 # where D's loss is the plain L(x) − L(G(z)), before both runs settle: over
 # the last 10% of steps k is 0.05-0.11 at γ = 0.5 and 0.17-0.20 at γ = 0.7
 # (seeds 0-2), and the ratio reached is 0.499-0.503 and 0.697-0.699, the
-# targets. M_global falls from about 1 to 0.115 at γ = 0.5 and 0.126 at
-# γ = 0.7 on every seed, whatever the samples look like (seed 0: FID 69
-# against 39, below).
+# targets. M_global falls from about 1 to 0.114-0.115 at γ = 0.5 and
+# 0.126-0.129 at γ = 0.7 on every seed, whatever the samples look like
+# (seed 0: FID 69 against 39, below).
 
 # %%
 def plot_k_and_convergence(histories, path):
