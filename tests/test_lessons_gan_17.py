@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import assert_flag_error, lesson_definitions, run
+from conftest import assert_flag_error, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LESSON = os.path.join(ROOT, "lessons", "17_ebgan.py")
@@ -69,13 +69,6 @@ def test_the_discriminator_loss_is_the_hinge_of_eq_1(margin, data_env, tmp_path)
         for rec in log:
             expected = margin - rec["E_fake"] if margin == 0.5 else 0.0
             assert rec["loss_D"] - rec["E_real"] == pytest.approx(expected, abs=1e-5)
-
-
-def test_the_histogram_entropy():
-    lesson = lesson_definitions(LESSON, "entropy_fraction")
-    assert lesson.entropy_fraction([0.1] * 10) == pytest.approx(1.0)
-    assert lesson.entropy_fraction([1.0] + [0.0] * 9) == 0.0
-    assert 0 < lesson.entropy_fraction([0.5, 0.5] + [0.0] * 8) == pytest.approx(np.log(2) / np.log(10))
 
 
 @pytest.mark.parametrize("flags, message", [
