@@ -374,11 +374,13 @@ viz.save_image_rows([real, generate(D, tg.tensor(real, device=args.device)), fak
 # | 2 | 0.5 | 65.0 | 2.08 | 0.47 | 6 | 0.07 |
 # | 2 | 0.7 | 38.0 | 3.45 | 0.77 | 9 | 0.20 |
 #
-# γ = 0.7 is steady: FID 37-39 on every seed, recognisable tops, sneakers,
-# bags, sandals and coats, but never a trouser (0.0% on all three seeds).
+# γ = 0.7 is steady: FID 37-39 on every seed, mostly T-shirts, sneakers,
+# dresses, ankle boots and shirts, pullovers, coats, sandals and bags at
+# 1-4% each (bag 0.8% on seed 1), and never a trouser (0.0% on all three
+# seeds).
 # γ = 0.5 draws garments just as clean, but fewer kinds of them on two seeds
-# of three: seed 0 is 42% trousers, 35% pullovers and 19% T-shirts, seed 2
-# 66% sneakers, and their FIDs (69, 65) are what those missing classes
+# of three: seed 0 is 42% trousers, 35% dresses and 19% T-shirts, seed 2
+# 66% sneakers and 16% ankle boots, and their FIDs (69, 65) are what those missing classes
 # cost; seed 1 keeps nine classes and reaches 42.7. That is the paper's
 # claim (section 3.3, its figure of samples at several γ): a lower diversity
 # ratio gives less variety. The quality side of the trade is not visible in
