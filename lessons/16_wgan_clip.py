@@ -41,7 +41,7 @@ from tinygen.utils.data import Batches, load_images
 from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores, critic_grad_norms,
                                dcgan_init, export_samples, fit_gan, generate, gradient_penalty)
 from tinygen.utils.gan_models import dcgan_critic, dcgan_generator
-from tinygen.utils.metrics import frechet_distance
+from tinygen.utils.metrics import frechet_distance, spearman
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
 from tinygen.utils.train import fit
 
@@ -346,8 +346,7 @@ def correlations(x, y):
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if len(x) < 3 or x.std() == 0 or y.std() == 0:
         return {"pearson": None, "spearman": None}
-    rank = (lambda v: np.argsort(np.argsort(v)).astype(np.float64))   # no ties among real-valued FIDs
-    return {"pearson": float(np.corrcoef(x, y)[0, 1]), "spearman": float(np.corrcoef(rank(x), rank(y))[0, 1])}
+    return {"pearson": float(np.corrcoef(x, y)[0, 1]), "spearman": spearman(x, y)}
 
 
 class Watcher:

@@ -43,6 +43,7 @@ from tinygen.utils.fileio import atomic_open, atomic_write_bytes
 from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
                                export_samples, generate, gradient_penalty)
 from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_critic, dcgan_generator
+from tinygen.utils.metrics import spearman
 from tinygen.utils.run import RunDir, flag_error, lesson_parser, parse_args
 from tinygen.utils.train import fit
 
@@ -327,13 +328,6 @@ def summarise(results, losses):
                      "rarest_class_mean": float(np.mean([min(r["class_histogram"]) for r in rs])),
                      "train_seconds_mean": float(np.mean([r["train_seconds"] for r in rs]))}
     return out
-
-
-def spearman(a, b):
-    """Spearman's rank correlation of two equal-length sequences without ties: 1 - 6 Σd² / (n(n² - 1))."""
-    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
-    n = len(a)
-    return float(1 - 6 * np.sum((ra - rb) ** 2) / (n * (n * n - 1)))
 
 
 def table(summary):

@@ -1,7 +1,7 @@
 """Lesson 19 (the loss study): outputs and study.json of --quick, the table against study.json, WGAN's
 clipped critic, resume (finished runs skipped, an interrupted one continued bit-exactly) and flag errors.
 
-The runs use the fake datasets of ``data_env``; ``spearman`` is the lesson's own (``lesson_definitions``).
+The runs use the fake datasets of ``data_env``; the study's ``spearman`` is tested in test_metrics.py.
 """
 import json
 import os
@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import assert_flag_error, lesson_definitions, run  # noqa: E402  (data_env is a conftest fixture)
+from conftest import assert_flag_error, run  # noqa: E402  (data_env is a conftest fixture)
 from tinygen.utils.gan_models import dcgan_critic
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -80,13 +80,6 @@ def test_the_wgan_critic_stays_clipped_and_the_others_do_not(quick):
         ckpt = np.load(out / f"{loss}_s0" / "train.npz")
         biggest = max(np.abs(ckpt[f"model/D/{n}"]).max() for n in names)
         assert (biggest <= 0.01) == clipped, (loss, biggest)
-
-
-def test_spearman_of_the_lesson():
-    spearman = lesson_definitions(STUDY, "spearman").spearman
-    assert spearman([1.0, 2.0, 3.0, 4.0], [10.0, 20.0, 30.0, 40.0]) == pytest.approx(1.0)
-    assert spearman([1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 2.0, 1.0]) == pytest.approx(-1.0)
-    assert spearman([1.0, 2.0, 3.0], [1.0, 3.0, 2.0]) == pytest.approx(0.5)
 
 
 def test_resume_skips_finished_runs_and_continues_an_interrupted_one(quick, data_env):

@@ -281,3 +281,17 @@ def test_class_entropy_values_and_errors():
     for bad in ([0.5, 0.6], [1.0], [[0.5, 0.5]], [1.5, -0.5]):
         with pytest.raises(ValueError, match="histogram"):
             metrics.class_entropy(bad)
+
+
+def test_spearman_values_ties_and_errors():
+    assert metrics.spearman([1.0, 2.0, 3.0, 4.0], [10.0, 20.0, 30.0, 40.0]) == pytest.approx(1.0)
+    assert metrics.spearman([1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 2.0, 1.0]) == pytest.approx(-1.0)
+    assert metrics.spearman([1.0, 2.0, 3.0], [1.0, 3.0, 2.0]) == pytest.approx(0.5)
+    x = np.linspace(0, 3, 20)
+    assert metrics.spearman(x, np.exp(x)) == pytest.approx(1.0)          # any monotone map: the ranks agree
+    # ties take mean ranks: x ranks (0, 1.5, 1.5, 3) against (0, 1, 2, 3): r = 2.25 / sqrt(4.5 * 5) = 0.9487
+    assert metrics.spearman([1.0, 2.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0]) == pytest.approx(0.9486833, abs=1e-6)
+    assert metrics.spearman([5.0, 5.0, 5.0], [1.0, 2.0, 3.0]) is None
+    for x, y in (([1.0], [2.0]), ([1.0, 2.0], [1.0, 2.0, 3.0]), ([[1.0, 2.0]], [[1.0, 2.0]])):
+        with pytest.raises(ValueError, match="x, y"):
+            metrics.spearman(x, y)

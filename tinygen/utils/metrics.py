@@ -529,6 +529,40 @@ def class_entropy(histogram):
     return float(max(0.0, -(p * np.log(p)).sum() / np.log(len(histogram))))
 
 
+def _ranks(v):
+    """0-based ranks of a 1-D float64 array, ties given the mean of the ranks they span."""
+    _, inverse, counts = np.unique(v, return_inverse=True, return_counts=True)
+    first = np.cumsum(counts) - counts
+    return (first + (counts - 1) / 2)[inverse]
+
+
+def spearman(x, y):
+    """Spearman's rank correlation ρ: Pearson's r of the ranks of ``x`` and of ``y``.
+
+    Whether one score rises with another whatever the scale of either, e.g. a
+    loss curve against FID over training, or one ranking of GAN losses
+    against a paper's. Ties get the mean of the ranks they span; without
+    ties ρ = 1 − 6 Σ d² / (n(n² − 1)) (Spearman 1904).
+
+    Args:
+        x, y: equal-length 1-D sequences of n >= 2 finite floats.
+
+    Returns:
+        float in [-1, 1], or None when either sequence is constant (ρ undefined).
+
+    Raises:
+        ValueError: not two 1-D sequences of the same length n >= 2.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.ndim != 1 or x.shape != y.shape or len(x) < 2:
+        raise ValueError(f"x, y: expected two 1-D sequences of the same length >= 2, got shapes "
+                         f"{x.shape} and {y.shape}")
+    rx, ry = _ranks(x), _ranks(y)
+    if rx.std() == 0 or ry.std() == 0:
+        return None
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
 def mode_coverage(points, centers, std, threshold=3.0):
     """Modes covered and the fraction of high-quality samples, for a mixture of Gaussians.
 
