@@ -45,7 +45,7 @@ from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags
 from tinygen.utils.latent import interpolate
 from tinygen.utils.metrics import evaluate_samples, predict_proba
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
-from tinygen.utils.train import evaluate, fit, map_batches
+from tinygen.utils.train import evaluate, fit, map_batches, tail_means
 
 
 def int_list(text):
@@ -678,20 +678,17 @@ for n in args.probe_labels:
 if args.export_samples:
     export_samples(run, generate(G, tg.randn(args.export_samples, args.z_dim, device=args.device)))
 last = history[-1]
-tail = history[-max(1, len(history) // 10):]                              # the last 10% of training
 metrics = {"steps": args.steps, "seed": args.seed, "g_width": args.g_width, "d_width": args.d_width,
            "train_seconds": train_seconds, "eval_samples": args.eval_samples, **scores,
            "class_histogram_min": min(scores["class_histogram"]),
            "final_D_real": last["D_real"], "final_D_fake": last["D_fake"],
-           "tail_means": {k: float(np.mean([r[k] for r in tail])) for k in ("loss_D", "loss_G", "D_real", "D_fake")},
+           "tail_means": tail_means(history, ("loss_D", "loss_G", "D_real", "D_fake")),   # the last 10% of training
            "rules": rules, "interpolation_midpoints": midpoint, "interpolation_ends_confidence": ends_confidence,
            "arithmetic": arithmetic, "probe_accuracy": probe}
 if strong_scores:
-    bad_tail = strong_history[-max(1, len(strong_history) // 10):]
     metrics["strong_d"] = {"steps": args.strong_steps, "k": args.strong_k, "d_lr": args.lr * args.strong_lr_mult,
                            "train_seconds": strong_seconds, **strong_scores,
                            "class_histogram_min": min(strong_scores["class_histogram"]),
-                           "tail_means": {k: float(np.mean([r[k] for r in bad_tail]))
-                                          for k in ("loss_D", "loss_G", "D_real", "D_fake")}}
+                           "tail_means": tail_means(strong_history, ("loss_D", "loss_G", "D_real", "D_fake"))}
 run.save_metrics(metrics)
 print(f"done: {args.steps} steps in {train_seconds:.0f} s; outputs in {run.path}")

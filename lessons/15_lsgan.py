@@ -40,6 +40,7 @@ from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags
                                export_samples, fit_gan, generate)
 from tinygen.utils.gan_models import dcgan_critic, dcgan_generator
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.train import tail_means
 
 CODINGS = {"01": (0.0, 1.0, 1.0), "chi2": (-1.0, 1.0, 0.0)}   # (a, b, c): fake label, real label, G's target
 STAGE = {"01": "train", "chi2": "train_chi2"}                   # the file-name stem of each coding's run
@@ -327,11 +328,10 @@ for coding in codings:
     viz.save_grid(generate(G, tg.randn(64, args.z_dim, device=args.device)),
                   run.file("samples.png" if coding == "01" else f"samples_{coding}.png"))
     _, scores = closing_scores(G, tg.randn(args.eval_samples, args.z_dim, device=args.device))
-    tail = histories[coding][-max(1, len(histories[coding]) // 10):]      # the last 10% of training
     metrics["codings"][coding] = {
         "abc": CODINGS[coding], "train_seconds": seconds[coding], **scores,
         "class_histogram_min": min(scores["class_histogram"]),
-        "tail_means": {k: float(np.mean([r[k] for r in tail])) for k in ("loss_D", "loss_G", "D_real", "D_fake")}}
+        "tail_means": tail_means(histories[coding], ("loss_D", "loss_G", "D_real", "D_fake"))}   # last 10%
     print(f"coding {CODINGS[coding]}: FID {scores['fid']:.2f}, IS {scores['inception_score']:.2f}, "
           f"rarest class {min(scores['class_histogram']):.3f}, {seconds[coding]:.0f} s of training")
 if args.export_samples:                                  # from the (0, 1, 1) run, the paper's choice, if trained

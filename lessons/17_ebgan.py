@@ -38,6 +38,7 @@ from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags
 from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_generator
 from tinygen.utils.metrics import class_entropy
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.train import tail_means
 
 parser = lesson_parser("EBGAN and EBGAN-PT on Fashion-MNIST (Zhao et al. 2017)", steps=1100,
                        out=os.path.join("runs", "17_ebgan"), datasets=("fashion-mnist", "mnist"))
@@ -270,13 +271,14 @@ def plot_energies(path):
 
 plot_energies(run.file("energies.png"))
 viz.plot_losses({RUNS[n][0]: h for n, h in histories.items()}, run.file("losses.png"),
-                keys=[f"{k} ({label})" for k in ("pt", "hinge_active") for label, _ in RUNS.values()], title=f"EBGAN on {args.dataset}: losses; PT term and hinge below")
-tail = {name: h[-max(1, len(h) // 5):] for name, h in histories.items()}      # the last 20% of training
+                keys=[f"{k} ({label})" for k in ("pt", "hinge_active") for label, _ in RUNS.values()],
+                title=f"EBGAN on {args.dataset}: losses; PT term and hinge below")
+tail = {name: tail_means(h, ("loss_D", "loss_G", "E_real", "E_fake", "hinge_active", "pt"), fraction=0.2)
+        for name, h in histories.items()}                                    # the last 20% of training
 for name, (label, _) in RUNS.items():
     t = tail[name]
-    print(f"{label}: last 20% of steps, E_real {np.mean([r['E_real'] for r in t]):.4f}, "
-          f"E_fake {np.mean([r['E_fake'] for r in t]):.4f} (m = {args.margin:g}), "
-          f"{np.mean([r['hinge_active'] for r in t]):.0%} of fakes below m, f_PT {np.mean([r['pt'] for r in t]):.3f}")
+    print(f"{label}: last 20% of steps, E_real {t['E_real']:.4f}, E_fake {t['E_fake']:.4f} (m = {args.margin:g}), "
+          f"{t['hinge_active']:.0%} of fakes below m, f_PT {t['pt']:.3f}")
 
 # %% [markdown]
 # ## 7. Does the pulling-away term spread the classes?
@@ -293,12 +295,9 @@ scores, samples = {}, {}
 for name, (label, _) in RUNS.items():
     G = models[name][0]
     samples[name], s = closing_scores(G, tg.randn(args.eval_samples, args.z_dim, device=args.device))
-    t = tail[name]
     scores[name] = {**s, "class_histogram_min": min(s["class_histogram"]),
                     "class_entropy": class_entropy(s["class_histogram"]), "train_seconds": seconds[name],
-                    "pt_weight": RUNS[name][1],
-                    "tail_means": {k: float(np.mean([r[k] for r in t]))
-                                   for k in ("loss_D", "loss_G", "E_real", "E_fake", "hinge_active", "pt")}}
+                    "pt_weight": RUNS[name][1], "tail_means": tail[name]}
     print(f"{label}: FID {s['fid']:.2f}, IS {s['inception_score']:.2f}, rarest class "
           f"{scores[name]['class_histogram_min']:.3f}, histogram entropy {scores[name]['class_entropy']:.3f} "
           f"of log 10, {seconds[name]:.0f} s")

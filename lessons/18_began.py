@@ -42,6 +42,7 @@ from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags
 from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_generator
 from tinygen.utils.metrics import class_entropy
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.train import tail_means
 
 parser = lesson_parser("BEGAN on Fashion-MNIST (Berthelot et al. 2017)", steps=4000, batch_size=16,
                        out=os.path.join("runs", "18_began"), datasets=("fashion-mnist", "mnist"))
@@ -311,10 +312,9 @@ def plot_k_and_convergence(histories, path):
     return viz.save_figure(fig, path)
 
 
-def tail_means(hist, keys=("k", "M_global", "L_x", "L_Gz")):
-    """Means of ``keys`` over the last 10% of a log, and the ratio L(G(z)) / L(x) reached there."""
-    tail = hist[-max(1, len(hist) // 10):]
-    means = {k: float(np.mean([r[k] for r in tail])) for k in keys}
+def equilibrium_reached(hist):
+    """k, M_global, L(x), L(G(z)) over the last 10% of a log, and the ratio L(G(z)) / L(x) reached there."""
+    means = tail_means(hist, ("k", "M_global", "L_x", "L_Gz"))
     return {**means, "ratio": means["L_Gz"] / means["L_x"]}
 
 
@@ -322,7 +322,7 @@ plot_k_and_convergence({g: h for g, (_, _, h, _) in runs.items()}, run.file("k_a
 viz.plot_losses(history, run.file("losses.png"), keys=["L_x", "L_Gz"],
                 title=f"BEGAN (γ = {args.gamma:g}): losses, and L(x), L(G(z)) below")
 for gamma, (_, _, hist, _) in runs.items():
-    t = tail_means(hist)
+    t = equilibrium_reached(hist)
     print(f"γ = {gamma:g}: last 10% k {t['k']:.4f}, M_global {t['M_global']:.4f}, "
           f"L(G(z))/L(x) {t['ratio']:.3f}")
 
@@ -436,7 +436,8 @@ plot_gamma_samples([(viz.make_grid(samples[g][:64]), f"γ = {g:g}: FID {scores[g
 if args.export_samples:
     export_samples(run, generate(G, uniform_z(args.export_samples)))
 per_gamma = {f"{g:g}": {"train_seconds": secs, **scores[g], "class_histogram_min": min(scores[g]["class_histogram"]),
-                        "final_k": hist[-1]["k"], "final_M_global": hist[-1]["M_global"], "tail_means": tail_means(hist)}
+                        "final_k": hist[-1]["k"], "final_M_global": hist[-1]["M_global"],
+                        "tail_means": equilibrium_reached(hist)}
              for g, (_, _, hist, secs) in runs.items()}
 metrics = {"steps": args.steps, "seed": args.seed, "width": args.width, "code_dim": args.code_dim, "lr": args.lr,
            "gamma": args.gamma, "lambda_k": args.lambda_k, "eval_samples": args.eval_samples,

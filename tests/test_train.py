@@ -8,7 +8,7 @@ import tinygen as tg
 from tinygen import functional as F, nn, optim
 from tinygen.utils.data import Batches
 from tinygen.utils.run import RunDir
-from tinygen.utils.train import evaluate, fit, map_batches
+from tinygen.utils.train import evaluate, fit, map_batches, tail_means
 
 
 def make_run(tmp_path, seed=0, steps=6, resume=False, stop_after=None, state=None, callback_steps=()):
@@ -137,3 +137,14 @@ def test_parse_args_quick_overrides_and_checks(capsys):
     with pytest.raises(SystemExit):
         parse_args(parser, ["--batch-size", "0"])
     assert "--batch-size: expected an integer >= 1, got 0" in capsys.readouterr().err
+
+
+def test_tail_means_averages_the_last_fraction():
+    history = [{"step": i, "loss": float(i)} for i in range(1, 101)]
+    assert tail_means(history, ("loss",)) == {"loss": 95.5}                  # steps 91..100
+    assert tail_means(history, ("loss", "step"), fraction=0.2) == {"loss": 90.5, "step": 90.5}
+    assert tail_means(history[:5], ("loss",)) == {"loss": 5.0}               # at least the last record
+    assert tail_means(history, ("loss",), fraction=0.29) == {"loss": 86.0}   # 72..100, though 0.29 * 100 < 29
+    for bad, kwargs in (([], {}), (history, {"fraction": 0}), (history, {"fraction": 1.5})):
+        with pytest.raises(ValueError):
+            tail_means(bad, ("loss",), **kwargs)

@@ -5,7 +5,8 @@ A lesson writes its own ``step`` function (forward, loss, ``backward()``,
 successive batches, or hands it the batch source so that it can pull several
 (a GAN's critic updates), and does the rest: the progress line, the loss log,
 the checkpoints and resuming. Both chapters train through it. :func:`evaluate` and :func:`map_batches` run a
-model over a whole array in batches without recording a graph.
+model over a whole array in batches without recording a graph; :func:`tail_means` sums up the end of a
+run's log.
 """
 import os
 
@@ -191,3 +192,29 @@ def evaluate(fn, *arrays, batch_size=500, device="cpu"):
             for k, v in fn(*chunk).items():
                 totals[k] = totals.get(k, 0.0) + float(v.item() if hasattr(v, "item") else v) * rows
     return {k: v / len(arrays[0]) for k, v in totals.items()}
+
+
+def tail_means(history, keys, fraction=0.1):
+    """The mean of each of ``keys`` over the last ``fraction`` of a training log.
+
+    What a lesson reports as where a run ended, less noisy than the last
+    step: e.g. D's outputs over the last 10% of a GAN's steps.
+
+    Args:
+        history: the list of per-step records (dicts) that :func:`fit` returns.
+        keys: the record keys to average, each a float in every record.
+        fraction: in (0, 1]; at least the last record is used.
+
+    Returns:
+        dict key -> float.
+
+    Raises:
+        ValueError: an empty history, or ``fraction`` outside (0, 1].
+        KeyError: a key missing from a record of the tail.
+    """
+    if not history:
+        raise ValueError("history: expected at least one record, got none")
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction: expected a number in (0, 1], got {fraction!r}")
+    tail = history[-max(1, int(len(history) * fraction + 1e-9)):]   # 1e-9: 0.29 * 100 is just under 29
+    return {k: float(np.mean([r[k] for r in tail])) for k in keys}
