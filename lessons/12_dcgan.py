@@ -370,13 +370,10 @@ def plot_good_vs_bad(runs, path):
     for col, (title, hist, grid, caption) in enumerate(runs):
         steps = np.array([r["step"] for r in hist])
         window = max(1, len(hist) // 50)
-        smooth = (lambda y: np.convolve(y, np.ones(window) / window, mode="valid"))
         for row, keys in enumerate((("loss_D", "loss_G"), ("D_real", "D_fake"))):
             ax = axes[row, col]
             for k, label in zip(keys, (("L_D", "L_G"), ("D(x)", "D(G(z))"))[row]):
-                y = np.array([r[k] for r in hist])
-                ax.plot(steps, y, alpha=0.25, lw=0.6)
-                ax.plot(steps[window - 1:], smooth(y), lw=1.5, color=ax.lines[-1].get_color(), label=label)
+                viz.plot_smoothed(ax, steps, [r[k] for r in hist], window, label=label)
             ax.grid(True, alpha=0.3)
             ax.legend(loc="best", fontsize=8)
             ax.set_ylim(0, None if row == 0 else 1)

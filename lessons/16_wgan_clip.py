@@ -563,10 +563,7 @@ def plot_clip_vs_gp(panels, n, path):
         ax.axis("off")
         ax = fig.add_subplot(grid_spec[1, col])
         steps, w = np.array([r["step"] for r in hist]), np.array([r["wasserstein"] for r in hist])
-        window = max(1, len(w) // 40)
-        ax.plot(steps, w, color="C0", alpha=0.2, lw=0.5)
-        ax.plot(steps[window - 1:], np.convolve(w, np.ones(window) / window, "valid"), color="C0",
-                label="Wasserstein estimate")
+        viz.plot_smoothed(ax, steps, w, max(1, len(w) // 40), label="Wasserstein estimate", color="C0")
         ax.set_xlabel("generator step")
         ax.set_ylabel("−loss_D without penalty", color="C0")
         twin = ax.twinx()

@@ -255,10 +255,8 @@ def plot_energies(path):
         steps = np.array([r["step"] for r in histories[name]])
         for key, color in (("E_real", "tab:blue"), ("E_fake", "tab:red")):
             y = np.array([r[key] for r in histories[name]])
-            w = max(1, len(y) // 40)
-            ax.plot(steps, y, color=color, alpha=0.15, lw=0.6)
-            ax.plot(steps[w - 1:], np.convolve(y, np.ones(w) / w, mode="valid"), color=color, ls=ls, lw=1.5,
-                    label=f"{'D(x), real' if key == 'E_real' else 'D(G(z)), generated'} ({label})")
+            viz.plot_smoothed(ax, steps, y, max(1, len(y) // 40), color=color, ls=ls,
+                              label=f"{'D(x), real' if key == 'E_real' else 'D(G(z)), generated'} ({label})")
     ax.axhline(args.margin, color="k", lw=1, ls=":", label=f"margin m = {args.margin:g}")
     ax.set_xlabel("step")
     ax.set_ylabel("energy: mean squared reconstruction error")

@@ -300,9 +300,8 @@ def plot_k_and_convergence(histories, path):
         axes[0].plot(steps, [r["k"] for r in hist], label=f"γ = {gamma:g}")
         m = np.array([r["M_global"] for r in hist])
         window = max(1, len(m) // 25)
-        axes[1].plot(steps, m, alpha=0.25, lw=0.6)
-        axes[1].plot(steps[window - 1:], np.convolve(m, np.ones(window) / window, mode="valid"),
-                     color=axes[1].lines[-1].get_color(), label=f"γ = {gamma:g} (avg of {window})")
+        viz.plot_smoothed(axes[1], steps, m, window, label=f"γ = {gamma:g} (avg of {window})",
+                          color=axes[0].lines[-1].get_color())
     axes[0].set_ylabel("k_t")
     axes[1].set_ylabel("M_global = L(x) + |γ L(x) − L(G(z))|")
     axes[1].set_xlabel("step")

@@ -6,6 +6,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
+from tinygen.utils import viz
 from tinygen.utils.viz import (GifWriter, append_jsonl, make_grid, plot_codes, plot_losses, read_jsonl,
                          save_gif, save_grid, save_image_rows)
 
@@ -171,3 +172,20 @@ def test_plot_codes(tmp_path):
     assert iio.imread(out).ndim == 3
     with pytest.raises(ValueError, match=r"panels\['AE'\]: expected codes of shape \(50, 2\)"):
         plot_codes({"AE": codes[:, :1]}, labels, tmp_path / "x.png")
+
+
+def test_plot_smoothed_draws_the_trailing_average():
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    x, y = np.arange(10.0), np.array([0.0, 2.0] * 5)
+    avg = viz.plot_smoothed(ax, x, y, 2, label="avg", color="C3", ls="--")
+    raw = ax.lines[0]
+    np.testing.assert_array_equal(raw.get_ydata(), y)
+    np.testing.assert_array_equal(avg.get_xdata(), x[1:])            # drawn at the last point of each window
+    np.testing.assert_allclose(avg.get_ydata(), np.ones(9))           # (0 + 2) / 2 everywhere
+    assert avg.get_label() == "avg" and avg.get_linestyle() == "--" and raw.get_color() == avg.get_color() == "C3"
+    assert len(viz.plot_smoothed(ax, x, y, 50).get_ydata()) == 1      # a window longer than y: one mean
+    for bad in ((x, y[:5], 2), ([], [], 2), (x, y, 0)):
+        with pytest.raises(ValueError):
+            viz.plot_smoothed(ax, *bad)
+    plt.close(fig)

@@ -5,7 +5,7 @@ A lesson writes its own ``step`` function (forward, loss, ``backward()``,
 successive batches, or hands it the batch source so that it can pull several
 (a GAN's critic updates), and does the rest: the progress line, the loss log,
 the checkpoints and resuming. Both chapters train through it. :func:`evaluate` and :func:`map_batches` run a
-model over a whole array in batches without recording a graph; :func:`tail_means` sums up the end of a
+model over a whole array in batches without recording a graph; :func:`tail_means` averages the end of a
 run's log.
 """
 import os

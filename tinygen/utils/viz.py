@@ -3,7 +3,8 @@
 * ``make_grid`` / ``save_grid``: a batch of images (N, C, H, W) -> one uint8 RGB tile
   image (like torchvision's ``make_grid``) -> PNG.
 * ``GifWriter`` / ``save_gif``: a GIF of the sample grid over training.
-* ``plot_losses``: D/G loss curves (and e.g. the Wasserstein estimate) -> PNG.
+* ``plot_losses``: D/G loss curves (and e.g. the Wasserstein estimate) -> PNG;
+  ``plot_smoothed``: one noisy curve with its moving average, for a lesson's own panel.
 * ``append_jsonl`` / ``read_jsonl``: the JSON-lines loss log those plots are drawn from.
 
 Every file is written atomically (temp file in the same folder, then ``os.replace``),
@@ -39,6 +40,7 @@ __all__ = [
     "save_image_rows",
     "plot_codes",
     "save_figure",
+    "plot_smoothed",
     "read_jsonl",
     "append_jsonl",
 ]
@@ -253,6 +255,39 @@ def _moving_average(y, window):
     return (c[window:] - c[:-window]) / window
 
 
+def plot_smoothed(ax, x, y, window, label=None, color=None, **style):
+    """Draw a noisy curve faintly and its trailing moving average on top, on a matplotlib Axes.
+
+    For a lesson's own panel of a training log (``plot_losses`` does the same
+    for the loss keys): the raw ``y`` against ``x`` thin and faint, then the
+    mean of each ``window`` consecutive points, drawn at the last of them.
+
+    Args:
+        ax: a ``matplotlib.axes.Axes``.
+        x, y: equal-length 1-D sequences of floats (e.g. steps and a logged value).
+        window: points per average, int >= 1 (clipped to ``len(y)``).
+        label: the average's legend label. color: both lines' colour (default:
+            the next of the axes' cycle). style: further keywords of the
+            average's ``ax.plot`` (e.g. ``ls="--"``).
+
+    Returns:
+        the average's ``Line2D``.
+
+    Raises:
+        ValueError: ``x`` and ``y`` differ in length or are empty, or ``window`` < 1.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or y.ndim != 1 or not len(y):
+        raise ValueError(f"x, y: expected two non-empty 1-D sequences of one length, got shapes {x.shape}, {y.shape}")
+    if not window >= 1:
+        raise ValueError(f"window: expected an int >= 1, got {window!r}")
+    window = min(int(window), len(y))
+    (raw,) = ax.plot(x, y, color=color, alpha=0.25, linewidth=0.6)
+    (avg,) = ax.plot(x[window - 1:], _moving_average(y, window), color=raw.get_color(), linewidth=1.5,
+                     label=label, **style)
+    return avg
+
+
 def _plot_series(ax, x, y, label):
     """Plot one curve; if it is long and noisy, plot it faintly plus a moving average."""
     window = max(2, len(y) // 25)
@@ -262,9 +297,7 @@ def _plot_series(ax, x, y, label):
         spread = np.ptp(y) or 1.0
         # "Noisy": wiggles around the moving average are >5% of the curve's range.
         if np.std(resid) > 0.05 * spread:
-            (line,) = ax.plot(x, y, alpha=0.3, linewidth=0.8)
-            ax.plot(x[window - 1:], smooth, color=line.get_color(), linewidth=1.5,
-                    label=f"{label} (avg of {window})")
+            plot_smoothed(ax, x, y, window, label=f"{label} (avg of {window})")
             return
     ax.plot(x, y, linewidth=1.2, label=label)
 
