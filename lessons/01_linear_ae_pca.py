@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 import tinygen as tg
-from tinygen import functional as F
+import tinygen.nn.functional as F
 from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_train_test
@@ -163,7 +163,8 @@ for k, steps in ((2, max(args.steps // 4, 1)), (args.k, args.steps)):
 
     t0 = time.perf_counter()
     histories[f"k={k}"] = fit(step, batches, steps, run, name=f"ae_k{k}", models={"ae": model},
-                              optimizers={"adam": opt}, resume=args.resume, device=args.device,
+                              optimizers={"adam": opt}, state={"schedule": schedule}, resume=args.resume,
+                              device=args.device,
                               print_every=5 if args.quick else 1000)
     train_seconds += time.perf_counter() - t0
     model.eval()

@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 import tinygen as tg
-from tinygen import functional as F
+import tinygen.nn.functional as F
 from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_train_test
@@ -114,7 +114,7 @@ class StackedAE(nn.Module):
 
 
 def n_params(model):
-    return sum(p.size for p in model.parameters())
+    return sum(p.numel() for p in model.parameters())
 
 
 greedy, tied, untied = (StackedAE(t).to(args.device) for t in (True, True, False))

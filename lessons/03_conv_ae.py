@@ -22,7 +22,8 @@ import time
 import numpy as np
 
 import tinygen as tg
-from tinygen import functional as F, nn, optim
+import tinygen.nn.functional as F
+from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_train_test
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
@@ -99,7 +100,7 @@ def make_decoder(code_channels):
 
 encoder = make_encoder(args.code_channels).to(args.device)
 decoder = make_decoder(args.code_channels).to(args.device)
-params = sum(p.size for p in encoder.parameters()) + sum(p.size for p in decoder.parameters())
+params = sum(p.numel() for p in encoder.parameters()) + sum(p.numel() for p in decoder.parameters())
 code_size = args.code_channels * 7 * 7
 
 # %% [markdown]
@@ -114,7 +115,7 @@ with tg.no_grad():
     for part, model in (("encoder", encoder), ("decoder", decoder)):
         for layer in model:
             h = layer(h)
-            n = sum(p.size for p in layer.parameters())
+            n = sum(p.numel() for p in layer.parameters())
             print(f"{str(tuple(h.shape)):>16} {n:>6}  {part}: {layer!r}")
 print(f"code: {code_size} numbers for 784 pixels ({code_size / 784:.0%}); {params:,} parameters")
 

@@ -25,7 +25,8 @@ import time
 import numpy as np
 
 import tinygen as tg
-from tinygen import functional as F, nn, optim
+import tinygen.nn.functional as F
+from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_train_test
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
@@ -73,7 +74,7 @@ print(f"data: {len(x_train)} training and {len(x_test)} test images of 1x28x28, 
 # %%
 def gaussian_noise(x, sigma=args.sigma):
     """x̃ = clip(x + σ ε, 0, 1); x (N, 1, 28, 28)."""
-    return F.clamp(x + sigma * tg.randn(*x.shape, device=x.device), 0.0, 1.0)
+    return (x + sigma * tg.randn_like(x)).clamp(0.0, 1.0)
 
 
 def masking_noise(x, p=args.mask_p):

@@ -25,7 +25,8 @@ import time
 import numpy as np
 
 import tinygen as tg
-from tinygen import functional as F, nn, optim  # (viz selects matplotlib's Agg backend)
+import tinygen.nn.functional as F
+from tinygen import nn, optim
 from tinygen.utils import viz  # (viz selects matplotlib's Agg backend)
 import matplotlib.pyplot as plt
 from tinygen.utils.data import Batches, load_train_test
@@ -109,13 +110,13 @@ class SparseAutoencoder(nn.Module):
 # %%
 def kl_sparsity(a, rho, eps=1e-6):
     """Σ_j KL(ρ ‖ ρ̂_j) with ρ̂_j the mean of a (N, hidden) over the batch."""
-    rho_hat = F.clamp(a.mean(axis=0), eps, 1 - eps)
+    rho_hat = a.mean(dim=0).clamp(eps, 1 - eps)
     return (rho * (rho / rho_hat).log() + (1 - rho) * ((1 - rho) / (1 - rho_hat)).log()).sum()
 
 
 def l1_sparsity(a):
     """Σ_i |a_i|, averaged over the batch; a (N, hidden)."""
-    return a.abs().sum(axis=1).mean()
+    return a.abs().sum(dim=1).mean()
 
 
 penalties = {"plain": lambda a: 0.0,

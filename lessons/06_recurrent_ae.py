@@ -26,7 +26,8 @@ import time
 import numpy as np
 
 import tinygen as tg
-from tinygen import functional as F, nn, optim
+import tinygen.nn.functional as F
+from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_train_test
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
@@ -137,7 +138,7 @@ class RecurrentAE(nn.Module):
         for _ in range(steps):
             state = self.decoder_cell(code, state)
             outputs.append(output_of(state))
-        logits = self.to_row(tg.stack(outputs, axis=1))       # one Linear over all steps: (N, T, row)
+        logits = self.to_row(tg.stack(outputs, dim=1))       # one Linear over all steps: (N, T, row)
         return logits.reshape(code.shape[0], 1, steps, logits.shape[2])
 
     def forward(self, x):
@@ -145,7 +146,7 @@ class RecurrentAE(nn.Module):
 
 
 model = RecurrentAE(ROW, args.hidden, args.code).to(args.device)
-n_params = sum(p.size for p in model.parameters())
+n_params = sum(p.numel() for p in model.parameters())
 print(f"{args.cell.upper()} autoencoder: hidden {args.hidden}, code {args.code}, {n_params:,} parameters")
 
 # %% [markdown]

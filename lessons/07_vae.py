@@ -31,7 +31,8 @@ import time
 import numpy as np
 
 import tinygen as tg
-from tinygen import functional as F, nn, optim
+import tinygen.nn.functional as F
+from tinygen import nn, optim
 from tinygen.utils import latent, viz
 from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_train_test
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
@@ -99,7 +100,7 @@ def reparameterize(mu, logvar):
     global generator (``tg.manual_seed``).
     """
     eps = tg.randn(*mu.shape, dtype=mu.dtype, device=mu.device)
-    return mu + F.exp(0.5 * logvar) * eps                    # σ = e^{½ log σ²}, not σ²
+    return mu + tg.exp(0.5 * logvar) * eps                    # σ = e^{½ log σ²}, not σ²
 
 
 class VAE(nn.Module):
@@ -280,7 +281,7 @@ for name, (z_dim, nll) in stages.items():
     for key, value in evaluate(test_terms, x_test, device=args.device).items():
         metrics[f"{name}_{key}"] = value
     metrics[f"{name}_train_seconds"] = seconds[name]
-    metrics[f"{name}_params"] = sum(p.size for p in model.parameters())
+    metrics[f"{name}_params"] = sum(p.numel() for p in model.parameters())
     print(f"{name:>13}: test -ELBO {metrics[name + '_neg_elbo']:9.2f} nats = "
           f"recon {metrics[name + '_recon_nll']:9.2f} + KL {metrics[name + '_kl']:6.2f}; "
           f"MSE {metrics[name + '_mse']:.4f}")

@@ -32,7 +32,8 @@ import time
 import numpy as np
 
 import tinygen as tg
-from tinygen import functional as F, optim
+import tinygen.nn.functional as F
+from tinygen import optim
 from tinygen.utils import metrics
 from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_train_test
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
@@ -77,14 +78,14 @@ print(f"data: {len(x_train)} training and {len(x_test)} test images of 1x28x28, 
 
 # %%
 model = metrics.FashionMNISTClassifier().to(args.device)
-params = sum(p.size for p in model.parameters())
+params = sum(p.numel() for p in model.parameters())
 h = tg.tensor(x_test[:2], device=args.device)
 print(f"{'output shape':>16} {'params':>7}  layer")
 with tg.no_grad():
     model.eval()
     for layer in [*model.features[0], *model.features[1], *model.features[2], *model.features[3:], *model.head]:
         h = layer(h)
-        print(f"{str(tuple(h.shape)):>16} {sum(p.size for p in layer.parameters()):>7}  {layer!r}")
+        print(f"{str(tuple(h.shape)):>16} {sum(p.numel() for p in layer.parameters()):>7}  {layer!r}")
 print(f"{params:,} parameters")
 
 # %% [markdown]
@@ -113,8 +114,8 @@ def step(x, y):
 run = RunDir(args.out)
 t0 = time.perf_counter()
 fit(step, Batches(x_train, y_train, batch_size=args.batch_size, seed=args.seed), args.steps, run,
-    name="train", models={"classifier": model}, optimizers={"adam": opt}, resume=args.resume,
-    device=args.device, print_every=1 if args.quick else 100, checkpoint_every=300)
+    name="train", models={"classifier": model}, optimizers={"adam": opt}, state={"schedule": schedule},
+    resume=args.resume, device=args.device, print_every=1 if args.quick else 100, checkpoint_every=300)
 train_seconds = time.perf_counter() - t0
 model.eval()
 weights = metrics.save_classifier(model, run.file("classifier.npz"))

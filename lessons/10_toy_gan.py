@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 import tinygen as tg
-from tinygen import functional as F
+import tinygen.nn.functional as F
 from tinygen import nn, optim
 from tinygen.utils import viz  # (viz selects matplotlib's Agg backend)
 import matplotlib.pyplot as plt

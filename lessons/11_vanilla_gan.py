@@ -17,7 +17,8 @@
 import os
 
 import tinygen as tg
-from tinygen import functional as F, nn, optim
+import tinygen.nn.functional as F
+from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_images
 from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores,
@@ -89,8 +90,8 @@ D = nn.Sequential(
     nn.Linear(784, 512), nn.LeakyReLU(0.2),
     nn.Linear(512, 256), nn.LeakyReLU(0.2),
     nn.Linear(256, 1)).to(args.device)
-print(f"generator: {sum(p.size for p in G.parameters()):,} parameters; "
-      f"discriminator: {sum(p.size for p in D.parameters()):,}")
+print(f"generator: {sum(p.numel() for p in G.parameters()):,} parameters; "
+      f"discriminator: {sum(p.numel() for p in D.parameters()):,}")
 
 # %% [markdown]
 # ## 4. Algorithm 1: k discriminator steps, then one generator step

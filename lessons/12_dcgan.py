@@ -36,7 +36,7 @@ import time
 import numpy as np
 
 import tinygen as tg
-from tinygen import functional as F
+import tinygen.nn.functional as F
 from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_train_test
@@ -202,7 +202,7 @@ def dcgan_rules(G, D):
         "no_pooling": not any(isinstance(m, (nn.MaxPool2d, nn.AvgPool2d, nn.Upsample)) for m in g + d),
         "g_upsamples_by_transposed_conv": bool(g_convs) and all(isinstance(m, nn.ConvTranspose2d) for m in g_convs),
         "d_downsamples_by_strided_conv": all(isinstance(m, nn.Conv2d) for m in d_convs)
-                                         and all(m.stride == 2 for m in d_convs[:-1]),
+                                         and all(m.stride == (2, 2) for m in d_convs[:-1]),
         "bn_not_on_d_input": bool(d_convs) and not isinstance(after(d, d.index(d_convs[0])), nn.BatchNorm2d),
         "bn_not_on_g_output": bool(g_convs) and isinstance(after(g, g.index(g_convs[-1])), nn.Tanh),
         "bn_elsewhere_without_bias": bn_after_each_conv_but(g, {-1}) and bn_after_each_conv_but(d, {0, -1}),
@@ -224,8 +224,8 @@ G, D = build(args.seed)
 rules = dcgan_rules(G, D)
 print(G)
 print(D)
-print(f"generator: {sum(p.size for p in G.parameters()):,} parameters; "
-      f"discriminator: {sum(p.size for p in D.parameters()):,}")
+print(f"generator: {sum(p.numel() for p in G.parameters()):,} parameters; "
+      f"discriminator: {sum(p.numel() for p in D.parameters()):,}")
 print("DCGAN rules: " + ", ".join(f"{k} {'ok' if v else 'BROKEN'}" for k, v in rules.items()))
 
 # %% [markdown]
@@ -624,7 +624,7 @@ def d_features(D):
     def fn(x):
         h1, h2 = D.hidden(x)
         p1, p2 = F.max_pool2d(h1, 4, 4, 1), F.max_pool2d(h2, 2, 2, 1)     # 14x14 and 7x7 -> 4x4
-        return tg.concatenate([p1.reshape(x.shape[0], -1), p2.reshape(x.shape[0], -1)], axis=1)
+        return tg.cat([p1.reshape(x.shape[0], -1), p2.reshape(x.shape[0], -1)], dim=1)
     return fn
 
 

@@ -135,8 +135,8 @@ if H not in (28, 64) or H != W:
     raise SystemExit(f"--image-size: this lesson's models take 28x28 or 64x64 images, got {H}x{W}")
 G = make_generator(args.z_dim, C, H).to(args.device)
 D = make_critic(C, H).to(args.device)
-print(f"generator: {sum(p.size for p in G.parameters()):,} parameters; "
-      f"critic: {sum(p.size for p in D.parameters()):,}")
+print(f"generator: {sum(p.numel() for p in G.parameters()):,} parameters; "
+      f"critic: {sum(p.numel() for p in D.parameters()):,}")
 
 # %% [markdown]
 # ## 5. The gradient penalty
@@ -163,7 +163,7 @@ print(f"generator: {sum(p.size for p in G.parameters()):,} parameters; "
 #     alpha = tg.rand(n, 1, 1, 1)                                 # one α per sample
 #     x_hat = (alpha * real + (1 - alpha) * fake).detach().requires_grad_()
 #     grad_x, = tg.grad(D(x_hat), x_hat, grad_outputs=ones, create_graph=True)
-#     norms = ((grad_x.reshape(n, -1) ** 2).sum(axis=1) + 1e-12) ** 0.5   # L2 over (C, H, W)
+#     norms = ((grad_x.reshape(n, -1) ** 2).sum(dim=1) + 1e-12) ** 0.5   # L2 over (C, H, W)
 #     penalty = ((norms - 1) ** 2).mean()
 #
 # Drop `create_graph=True` and the penalty still has the right value, but

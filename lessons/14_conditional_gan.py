@@ -20,7 +20,8 @@ import os
 import numpy as np
 
 import tinygen as tg
-from tinygen import functional as F, nn, optim
+import tinygen.nn.functional as F
+from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_images
 from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores,
@@ -83,7 +84,7 @@ class Generator(nn.Module):
             nn.Linear(1024, 784), nn.Tanh())
 
     def forward(self, z, y):
-        return self.net(tg.concatenate([z, self.embed(y)], axis=1))
+        return self.net(tg.cat([z, self.embed(y)], dim=1))
 
 
 class Discriminator(nn.Module):
@@ -98,13 +99,13 @@ class Discriminator(nn.Module):
             nn.Linear(256, 1))
 
     def forward(self, x, y):
-        return self.net(tg.concatenate([x, self.embed(y)], axis=1))
+        return self.net(tg.cat([x, self.embed(y)], dim=1))
 
 
 G = Generator(args.z_dim, args.embed_dim).to(args.device)
 D = Discriminator(args.embed_dim).to(args.device)
-print(f"generator: {sum(p.size for p in G.parameters()):,} parameters; "
-      f"discriminator: {sum(p.size for p in D.parameters()):,}")
+print(f"generator: {sum(p.numel() for p in G.parameters()):,} parameters; "
+      f"discriminator: {sum(p.numel() for p in D.parameters()):,}")
 
 # %% [markdown]
 # ## 3. Training

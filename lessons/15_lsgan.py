@@ -218,8 +218,8 @@ def build(seed):
 
 
 G, D = build(args.seed)
-print(f"generator: {sum(p.size for p in G.parameters()):,} parameters; "
-      f"discriminator: {sum(p.size for p in D.parameters()):,}")
+print(f"generator: {sum(p.numel() for p in G.parameters()):,} parameters; "
+      f"discriminator: {sum(p.numel() for p in D.parameters()):,}")
 
 # %% [markdown]
 # ## 4. Training

@@ -224,8 +224,8 @@ def build(seed):
 images, _ = load_images(args.dataset, args.data_dir, limit=256 if args.quick else None)
 print(f"data: {args.dataset}, {len(images)} images of 1x28x28 in [-1, 1]")
 G, D = build(args.seed)
-print(f"generator: {sum(p.size for p in G.parameters()):,} parameters; "
-      f"critic: {sum(p.size for p in D.parameters()):,}")
+print(f"generator: {sum(p.numel() for p in G.parameters()):,} parameters; "
+      f"critic: {sum(p.numel() for p in D.parameters()):,}")
 fixed_z = tg.randn(64, args.z_dim, device=args.device)                     # the GIF's and the figures' codes
 eval_z = tg.randn(args.eval_samples, args.z_dim, device=args.device)       # the same codes score both runs
 fid_z = tg.randn(args.fid_samples, args.z_dim, device=args.device)         # the FID curve's codes

@@ -7,7 +7,7 @@ import pytest
 from conftest import rand64
 
 import tinygen as tg
-from tinygen import functional as F
+import tinygen.nn.functional as F
 from tinygen import nn
 
 
@@ -51,9 +51,9 @@ def test_grad_only_differentiates_what_leads_to_inputs():
 def test_grad_errors():
     x = tg.tensor([1.0, 2.0], requires_grad=True)
     c = tg.tensor([1.0, 2.0])
-    with pytest.raises(ValueError, match=r"grad: can be omitted only for a one-element output, got output shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"gradient: can be omitted only for a one-element output, got output shape \(2,\)"):
         tg.grad(x * 2, x)
-    with pytest.raises(ValueError, match=r"grad: expected shape \(2,\).*got \(3,\)"):
+    with pytest.raises(ValueError, match=r"gradient: expected shape \(2,\).*got \(3,\)"):
         tg.grad(x * 2, x, grad_outputs=tg.ones(3))
     with pytest.raises(ValueError, match=r"inputs\[0\]: expected a tensor that requires grad"):
         tg.grad((x * 2).sum(), c)
@@ -100,7 +100,7 @@ def test_higher_order_derivatives():
 
 def test_backward_create_graph_grad_is_differentiable():
     x = tg.tensor([1.5], dtype="float64", requires_grad=True)
-    (F.exp(x) * x).sum().backward(create_graph=True)
+    (tg.exp(x) * x).sum().backward(create_graph=True)
     g = x.grad
     x.grad = None
     g.sum().backward()  # d/dx (e^x (x + 1)) = e^x (x + 2)
@@ -126,7 +126,7 @@ def _gp_step(D, opt):
     alpha = tg.rand(8, 1, 1, 1)
     x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_()
     g, = tg.grad(D(x_hat).sum(), x_hat, create_graph=True)
-    gp = ((g.reshape(8, -1) ** 2).sum(axis=1) ** 0.5 - 1) ** 2
+    gp = ((g.reshape(8, -1) ** 2).sum(dim=1) ** 0.5 - 1) ** 2
     loss = D(fake).mean() - D(real).mean() + 10 * gp.mean()
     opt.zero_grad()
     loss.backward()
@@ -206,3 +206,46 @@ def test_to_device_roundtrip_is_differentiable(device):
     y = x.to(device)
     assert y.device == device
     assert tg.gradcheck(lambda x: (x.to(device) * 2).to("cpu"), [x])
+
+
+class _Probe(tg.Function):
+    """y = a * b that records, at each backward, the needs_grad flags it was given and
+    whether the cotangent handed to the previous probe in the chain is still alive."""
+
+    log = []
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, gy):
+        import weakref
+        alive = [ref() is not None for ref in _Probe.refs]
+        _Probe.log.append((self.needs_grad, alive))
+        _Probe.refs.append(weakref.ref(gy))
+        a, b = self.inputs
+        return (gy * b if self.needs_grad[0] else None), (gy * a if self.needs_grad[1] else None)
+
+
+def test_grad_computes_only_the_input_gradients_it_needs_and_restores_the_flags():
+    a = tg.tensor([2.0], requires_grad=True)
+    w = tg.tensor([3.0], requires_grad=True)
+    _Probe.log, _Probe.refs = [], []
+    y = _Probe()(a, w)
+    g, = tg.grad(y, a, retain_graph=True)
+    assert g.tolist() == [3.0]
+    assert _Probe.log[0][0] == (True, False)   # w's gradient is not wanted: not computed
+    assert y.creator.needs_grad == (True, True)  # and the graph is left as it was for a later backward
+    y.backward()
+    assert w.grad.tolist() == [2.0] and _Probe.log[1][0] == (True, True)
+
+
+def test_backward_drops_each_intermediate_gradient_once_used():
+    x = tg.tensor([2.0], requires_grad=True)
+    c = tg.tensor([3.0])
+    _Probe.log, _Probe.refs = [], []
+    y = _Probe()(_Probe()(_Probe()(x, c), c), c)
+    y.backward(tg.tensor([1.0]))
+    # The root's cotangent is the caller's tensor, alive throughout; the middle
+    # probe's cotangent is an intermediate, freed before the innermost probe runs.
+    assert [alive for _, alive in _Probe.log] == [[], [True], [True, False]]
+    assert x.grad.tolist() == [27.0]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tinygen as tg
-from tinygen import functional as F
+import tinygen.nn.functional as F
 from tinygen import nn, optim
 from tinygen.utils.checkpoint import load_checkpoint, save_checkpoint
 
@@ -59,11 +59,14 @@ def test_round_trip_models_optimizers_extra_and_rng(tmp_path):
         sa, sb = a.state_dict(), b.state_dict()
         assert sa.keys() == sb.keys()
         assert all(np.array_equal(sa[k], sb[k]) and sa[k].dtype == sb[k].dtype for k in sa)
-    assert "1.running_var" in g2.state_dict() and not np.allclose(g2[1].running_var, 1)
+    assert "1.running_var" in g2.state_dict() and not np.allclose(g2[1].running_var.numpy(), 1)
+    assert g2[1].num_batches_tracked.item() == 3 and g2[1].num_batches_tracked.dtype == np.int64
     for a, b in ((og, og2), (od, od2)):
-        assert a.step_count == b.step_count and a.defaults == b.defaults
-        assert isinstance(b.defaults["betas"], tuple)
-        for sa, sb in zip(a.state, b.state):
+        ga, gb = a.param_groups[0], b.param_groups[0]
+        assert {k: v for k, v in ga.items() if k != "params"} == {k: v for k, v in gb.items() if k != "params"}
+        assert isinstance(gb["betas"], tuple) and gb["params"][0] is not ga["params"][0]
+        for pa, pb in zip(ga["params"], gb["params"]):
+            sa, sb = a.state[pa], b.state[pb]
             assert sa.keys() == sb.keys() == {"exp_avg", "exp_avg_sq", "step"}
             assert sa["step"] == sb["step"] and isinstance(sb["step"], int)
             assert all(np.array_equal(sa[k], sb[k]) and sb[k].dtype == np.float32 for k in sa if k != "step")
@@ -71,7 +74,7 @@ def test_round_trip_models_optimizers_extra_and_rng(tmp_path):
 
 def _float64_setup(seed):
     g, _, _, _ = _setup(seed)
-    g.astype("float64")
+    g.double()
     return g, optim.Adam(g.parameters(), lr=1e-2, betas=(0.5, 0.9))
 
 
@@ -95,11 +98,11 @@ def test_resume_is_exact(tmp_path):
     del g, og
     g, og = _float64_setup(42)  # rebuilt from scratch, RNG elsewhere
     assert load_checkpoint(tmp_path / "c.npz", {"G": g}, {"G": og})["step"] == 3
-    assert og.step_count == 3 and g[0].weight.dtype == np.float64
+    assert og.state[g[0].weight]["step"] == 3 and g[0].weight.dtype == np.float64
     _train64(g, og, 3)
     resumed = g.state_dict()
-    for k in straight:  # parameters and BN buffers
-        assert resumed[k].dtype == np.float64
+    for k in straight:  # parameters and BN buffers (the batch counter stays int64)
+        assert resumed[k].dtype == (np.int64 if k.endswith("num_batches_tracked") else np.float64)
         np.testing.assert_allclose(resumed[k], straight[k], rtol=1e-12, atol=1e-13, err_msg=k)
     # A resume that forgot the RNG, the Adam moments or the step count is off by far more:
     g2, og2 = _float64_setup(0)
@@ -222,3 +225,70 @@ def test_mismatched_second_model_leaves_the_first_untouched(tmp_path):
     with pytest.raises(ValueError, match=r"models\['b'\]: checkpoint does not match"):
         load_checkpoint(path, {"a": a2, "b": wrong_b})
     assert all(np.array_equal(before[k], v) for k, v in a2.state_dict().items())
+
+
+def test_param_groups_and_scheduler_state_survive_a_checkpoint(tmp_path):
+    """Two parameter groups with their own lr and a cosine schedule: resumed from a
+    checkpoint (the schedule's state saved beside it, as ``fit(state=...)`` does), the
+    run continues with the same learning rates and weights as an uninterrupted one."""
+    def make():
+        tg.manual_seed(0)
+        g = _critic()
+        opt = optim.Adam([{"params": g[0].parameters()}, {"params": g[2].parameters(), "lr": 1e-3}], lr=1e-2)
+        return g, opt, optim.lr_scheduler.CosineAnnealingLR(opt, T_max=6)
+
+    def train(g, opt, sched, steps):
+        lrs = []
+        for _ in range(steps):
+            _train(g, opt, 1)
+            sched.step()
+            lrs.append(sched.get_last_lr())
+        return lrs
+
+    g, opt, sched = make()
+    straight_lrs = train(g, opt, sched, 6)
+    straight = g.state_dict()
+    g, opt, sched = make()
+    train(g, opt, sched, 2)
+    save_checkpoint(tmp_path / "c.npz", 2, {"G": g}, {"G": opt}, extra={"schedule": sched.state_dict()})
+    g, opt, sched = make()  # rebuilt from scratch, as a resumed lesson does
+    out = load_checkpoint(tmp_path / "c.npz", {"G": g}, {"G": opt})
+    sched.load_state_dict(out["extra"]["schedule"])
+    assert [grp["lr"] for grp in opt.param_groups] == straight_lrs[1]
+    assert train(g, opt, sched, 4) == straight_lrs[2:]
+    for k, v in g.state_dict().items():
+        np.testing.assert_allclose(v, straight[k], rtol=1e-6, atol=1e-7, err_msg=k)
+
+
+def test_fit_resumes_a_cosine_schedule(tmp_path):
+    """tinygen.utils.train.fit with the scheduler in ``state`` (lessons 01 and 09):
+    3 steps + resume to 5 log the learning rates of an uninterrupted 5-step run."""
+    from tinygen.utils.data import Batches
+    from tinygen.utils.run import RunDir
+    from tinygen.utils.train import fit
+
+    data = np.random.default_rng(0).standard_normal((40, 3)).astype(np.float32)
+
+    def run(out, steps, resume):
+        tg.manual_seed(0)
+        model = _critic()
+        opt = optim.Adam(model.parameters(), lr=1e-2)
+        sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=5)
+
+        def step(x):
+            loss = (model(x) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            return {"loss": loss.item(), "lr": opt.param_groups[0]["lr"]}
+
+        return fit(step, Batches(data, batch_size=8, seed=0), steps, RunDir(out), models={"m": model},
+                   optimizers={"opt": opt}, state={"schedule": sched}, resume=resume, print_every=100)
+
+    straight = run(tmp_path / "a", 5, False)
+    run(tmp_path / "b", 3, False)
+    resumed = run(tmp_path / "b", 5, True)
+    assert [r["lr"] for r in resumed] == [r["lr"] for r in straight]
+    assert [r["loss"] for r in resumed] == [r["loss"] for r in straight]
+    assert straight[-1]["lr"] == 0.0 and straight[0]["lr"] < 1e-2

@@ -20,7 +20,7 @@ def small_critic(device):
     tg.manual_seed(0)
     D = nn.Sequential(nn.Conv2d(2, 3, 3, 2, 1), nn.LeakyReLU(0.2), nn.LayerNorm((3, 3, 3)),
                       nn.Flatten(), nn.Linear(27, 1))
-    D.astype("float64").to(device)
+    D.double().to(device)
     # Non-trivial LayerNorm affine parameters, so that their terms matter.
     ln = D[2]
     ln.weight.data = ln.weight.data + 0.3 * rand64(3, 3, 3, device=device, seed=5).data

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tinygen as tg
-import tinygen.functional as F
+import tinygen.nn.functional as F
 from conftest import rand64
 from tinygen import nn
 
@@ -76,13 +76,13 @@ def test_embedding_with_numpy_scalar_ids(device):
 def test_linear_refuses_a_float64_input_to_a_float32_layer(device):
     layer = nn.Linear(4, 3).to(device)
     x64 = tg.tensor(np.ones((2, 4)), dtype="float64", device=device)
-    with pytest.raises(ValueError, match=r"x: expected dtype float32 \(weight's\), got float64"):
+    with pytest.raises(ValueError, match=r"input: expected dtype float32 \(weight's\), got float64"):
         layer(x64)
     with pytest.raises(ValueError, match=r"bias: expected shape \(3,\) and dtype float64"):
-        F.linear(x64, layer.weight.astype("float64"), layer.bias)
+        F.linear(x64, layer.weight.double(), layer.bias)
     # Cast either side and it works, in that dtype.
-    assert layer(x64.astype("float32")).dtype == np.float32
-    assert layer.astype("float64")(x64).dtype == np.float64
+    assert layer(x64.float()).dtype == np.float32
+    assert layer.double()(x64).dtype == np.float64
 
 
 def test_every_op_refuses_mixed_floating_dtypes(device):
@@ -90,7 +90,7 @@ def test_every_op_refuses_mixed_floating_dtypes(device):
     b = tg.tensor(np.ones((2, 3)), dtype="float64", device=device)
     pattern = r"inputs\[1\]: expected dtype float32 \(the dtype of inputs\[0\].*got float64"
     for op in (lambda: a + b, lambda: a * b, lambda: b.__rsub__(a), lambda: a / b,
-               lambda: a @ b.T, lambda: tg.concatenate([a, b]), lambda: F.where(a.data > 0, a, b),
+               lambda: a @ b.T, lambda: tg.cat([a, b]), lambda: tg.where(a.data > 0, a, b),
                lambda: F.mse_loss(a, b), lambda: F.binary_cross_entropy(a * 0.5, b * 0.5)):
         with pytest.raises(ValueError, match=pattern):
             op()

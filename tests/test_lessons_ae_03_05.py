@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tinygen as tg
-from tinygen import functional as F
+import tinygen.nn.functional as F
 from conftest import run  # noqa: E402  (data_env is a conftest fixture)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import tinygen as tg
-from tinygen import functional as F, nn, optim
+import tinygen.nn.functional as F
+from tinygen import nn, optim
 from tinygen.utils.data import Batches
 from tinygen.utils.run import RunDir
 from tinygen.utils.train import evaluate, fit, map_batches, tail_means

@@ -48,6 +48,12 @@ def enable_grad():
     return _grad_mode(True)
 
 
+def set_grad_enabled(mode):
+    """Context manager that turns graph recording on (``mode=True``) or off, as
+    ``torch.set_grad_enabled``: ``with tg.set_grad_enabled(training): ...``."""
+    return _grad_mode(bool(mode))
+
+
 def is_grad_enabled():
     """True when ops record a graph."""
     return _Config.enable_grad
@@ -92,12 +98,27 @@ class Tensor:
         """The number of dimensions, an int: ``len(self.shape)``."""
         return self.data.ndim
 
-    @property
-    def size(self):
-        """The number of elements, an int: the product of ``self.shape`` (1 for a scalar).
+    def size(self, dim=None):
+        """The dimensions as a tuple of ints (``self.shape``), or one of them, as ``torch.Tensor.size``.
 
-        An attribute, as in NumPy, not PyTorch's ``size()`` method (use ``shape``).
+        Args:
+            dim: None for the whole shape, or an int (negative counts from the end).
+
+        Raises:
+            IndexError: ``dim`` is out of range for this tensor's dimensions.
         """
+        if dim is None:
+            return self.shape
+        if not -self.ndim <= dim < max(self.ndim, 1):
+            raise IndexError(f"dim: expected a value in [{-self.ndim}, {self.ndim - 1}], got {dim}")
+        return self.shape[dim]
+
+    def dim(self):
+        """The number of dimensions, an int (``ndim``), as ``torch.Tensor.dim``."""
+        return self.data.ndim
+
+    def numel(self):
+        """The number of elements, an int: the product of ``self.shape`` (1 for a scalar)."""
         return self.data.size
 
     @property
@@ -109,6 +130,16 @@ class Tensor:
     def device(self):
         """Where the data lives: ``"cuda"`` for a CuPy array, ``"cpu"`` otherwise. See :meth:`to`."""
         return device_of(self.data)
+
+    @property
+    def is_cuda(self):
+        """True when the data lives on the GPU (a CuPy array)."""
+        return self.device == "cuda"
+
+    @property
+    def grad_fn(self):
+        """PyTorch's name for :attr:`creator`: the Function that produced this tensor, or None."""
+        return self.creator
 
     @property
     def is_leaf(self):
@@ -131,8 +162,39 @@ class Tensor:
         return as_device(self.data, "cpu")
 
     def item(self):
-        """The value of a one-element tensor as a Python number."""
+        """The value of a one-element tensor as a Python number.
+
+        Raises:
+            ValueError: the tensor has more than one element.
+        """
+        if self.data.size != 1:
+            raise ValueError(f"item: expected a one-element tensor, got shape {self.shape}")
         return self.data.item()
+
+    def tolist(self):
+        """The data as (nested) Python lists of numbers; a scalar gives a number."""
+        return self.numpy().tolist()
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"bool: the truth value of a tensor of shape {self.shape} is ambiguous; "
+                               "use .any() or .all()")
+        return bool(self.data.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "iub":
+            raise TypeError(f"index: only integer tensors can be used as an index, got {self.dtype}")
+        return int(self.item())
+
+    # Tensors compare elementwise (``==`` gives a bool tensor, as in PyTorch), so
+    # hashing stays by identity: Parameters are dict keys (the optimizer's state).
+    __hash__ = object.__hash__
 
     def detach(self):
         """A new leaf sharing this tensor's data, cut from the graph."""
@@ -150,11 +212,11 @@ class Tensor:
         self.grad = None
 
     # ------------------------------------------------ backward
-    def backward(self, grad=None, retain_graph=None, create_graph=False):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
         Args:
-            grad: cotangent, a Tensor or array of ``self.shape``; may be
+            gradient: the cotangent, a Tensor or array of ``self.shape``; may be
                 omitted only for a one-element tensor (then it is 1).
             retain_graph: keep the graph for another backward; defaults to
                 ``create_graph``.
@@ -164,12 +226,14 @@ class Tensor:
         Raises:
             RuntimeError: self does not require grad, or the graph was freed
                 by an earlier backward.
-            ValueError: ``grad`` has the wrong shape, or is missing for a
+            ValueError: ``gradient`` has the wrong shape, or is missing for a
                 non-scalar output.
         """
         if not self.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no graph")
-        leaf_grads = _backward([self], [grad], None, retain_graph, create_graph)
+        if retain_graph is None:
+            retain_graph = create_graph
+        leaf_grads = _backward_to_leaves(self, gradient, retain_graph, create_graph)
         for leaf, g in leaf_grads:
             if not create_graph:
                 g = g.detach()
@@ -265,7 +329,7 @@ def _check_float_dtypes(f, inputs):
             raise ValueError(
                 f"{type(f).__name__}: inputs[{i}]: expected dtype {dtype} "
                 f"(the dtype of inputs[{ref}], shape {inputs[ref].shape}), got {x.dtype} "
-                f"(shape {x.shape}); tinygen does not upcast silently, cast one with .astype()")
+                f"(shape {x.shape}); tinygen does not upcast silently, cast one with .to(dtype) or .double()")
         if x.dtype.kind in "biu" and np.result_type(x.dtype, dtype) != dtype and not x.requires_grad:
             out[i] = Tensor(x.data.astype(dtype))
     return out
@@ -274,8 +338,8 @@ def _check_float_dtypes(f, inputs):
 def _as_grad(g, like):
     """Validate a user-supplied cotangent for ``like`` and wrap it as a Tensor of its dtype."""
     if g is None:
-        if like.size != 1:
-            raise ValueError(f"grad: can be omitted only for a one-element output, "
+        if like.numel() != 1:
+            raise ValueError(f"gradient: can be omitted only for a one-element output, "
                              f"got output shape {like.shape}")
         xp = get_array_module(like.data)
         return Tensor(xp.ones(like.shape, dtype=like.dtype))
@@ -283,9 +347,9 @@ def _as_grad(g, like):
         xp = get_array_module(like.data)
         g = Tensor(xp.asarray(g, dtype=like.dtype))
     if g.shape != like.shape:
-        raise ValueError(f"grad: expected shape {like.shape} (the output's), got {g.shape}")
+        raise ValueError(f"gradient: expected shape {like.shape} (the output's), got {g.shape}")
     if g.dtype != like.dtype:  # as PyTorch: the cotangent takes the output's dtype
-        g = g.astype(like.dtype)
+        g = g.to(like.dtype)
     return g
 
 
@@ -312,79 +376,135 @@ def _needed_functions(roots, targets):
     return needed
 
 
-def _backward(outputs, grad_outputs, inputs, retain_graph, create_graph):
-    """Run reverse mode from ``outputs``.
+def _ready_grads(f, grads, consume):
+    """``f``'s outputs and their cotangents, one Tensor each (zeros where none flowed in).
 
-    Returns ``[(tensor, grad)]`` for ``inputs`` if given (grad may be None),
-    else for every leaf that requires grad.
-    """
-    if retain_graph is None:
-        retain_graph = create_graph
-    needed = None if inputs is None else _needed_functions(outputs, inputs)
-    grads = {}   # id(tensor) -> (tensor, accumulated grad Tensor)
-    keep = {id(t) for t in inputs} if inputs is not None else set()
-    leaves = {}
-    heap, seen = [], set()
+    ``consume(y)`` says whether output y's gradient may be dropped from ``grads``
+    once handed over (an intermediate's is not needed again). The caller keeps
+    the returned outputs alive while ``f.backward`` runs: ``f.output(i)`` is only
+    a weak reference, and the ``grads`` entry may have been the last strong one."""
+    outputs, gys = [], []
+    for i, ref in enumerate(f._outputs):
+        y = ref()
+        outputs.append(y)
+        entry = grads.get(id(y)) if y is not None else None
+        if entry is None:
+            xp = get_array_module(f.inputs[0].data)
+            shape, dtype = f._output_meta[i]
+            gys.append(Tensor(xp.zeros(shape, dtype=dtype)))
+        else:
+            gys.append(entry[1])
+            if consume(y):
+                del grads[id(y)]
+    return outputs, gys
 
-    def accumulate(t, g):
-        old = grads.get(id(t))
-        grads[id(t)] = (t, g if old is None else old[1] + g)
 
-    def push(f):
-        if f not in seen and (needed is None or f in needed):
-            seen.add(f)
-            # Latest generation first; among equals, latest created first. A fixed
-            # order makes gradient sums, and so whole runs, bit-reproducible.
-            heapq.heappush(heap, (-f.generation, -f.seq, f))
+def _input_grads(f, gys, needs_grad):
+    """Call ``f.backward`` for the inputs flagged in ``needs_grad``; yield (input, grad) pairs.
 
+    ``f.needs_grad`` is what the op's backward reads to skip work, so it is set
+    to ``needs_grad`` for the call and restored after it."""
+    recorded, f.needs_grad = f.needs_grad, needs_grad
+    try:
+        gxs = f.backward(*gys)
+    finally:
+        f.needs_grad = recorded
+    gxs = gxs if isinstance(gxs, tuple) else (gxs,)
+    for x, gx, need in zip(f.inputs, gxs, needs_grad):
+        if gx is None or not need:
+            continue
+        if gx.shape != x.shape:  # a bug in an op, not in user code
+            raise RuntimeError(f"{type(f).__name__}.backward returned a gradient of "
+                               f"shape {gx.shape} for an input of shape {x.shape}")
+        yield x, gx
+
+
+class _Queue:
+    """The Functions still to differentiate, latest generation first.
+
+    Among equal generations the latest created comes first. A fixed order makes
+    gradient sums, and so whole training runs, bit-reproducible."""
+
+    def __init__(self):
+        self.heap, self.seen = [], set()
+
+    def push(self, f):
+        if f not in self.seen:
+            self.seen.add(f)
+            heapq.heappush(self.heap, (-f.generation, -f.seq, f))
+
+    def pop(self):
+        f = heapq.heappop(self.heap)[-1]
+        if f.inputs is None:
+            raise RuntimeError("backward: the graph was already freed by an earlier backward; "
+                               "pass retain_graph=True to the first call")
+        return f
+
+    def __bool__(self):
+        return bool(self.heap)
+
+
+def _accumulate(grads, t, g):
+    old = grads.get(id(t))
+    grads[id(t)] = (t, g if old is None else old[1] + g)
+
+
+def _free(f, retain_graph):
+    if not retain_graph:  # drop the inputs: the graph dies as the backward walks it
+        f.inputs = None
+
+
+def _backward_to_leaves(root, gradient, retain_graph, create_graph):
+    """Reverse mode from ``root`` through the whole graph: ``[(leaf, grad)]`` for every
+    leaf that requires grad (what :meth:`Tensor.backward` accumulates into ``.grad``)."""
+    grads, leaves, queue = {}, {}, _Queue()
+    with (enable_grad() if create_graph else no_grad()):
+        _accumulate(grads, root, _as_grad(gradient, root))
+        if root.creator is None:
+            leaves[id(root)] = root
+        else:
+            queue.push(root.creator)
+        while queue:
+            f = queue.pop()
+            outputs, gys = _ready_grads(f, grads, consume=lambda y: True)
+            for x, gx in _input_grads(f, gys, f.needs_grad):
+                _accumulate(grads, x, gx)
+                if x.creator is None:
+                    leaves[id(x)] = x
+                else:
+                    queue.push(x.creator)
+            _free(f, retain_graph)
+            del outputs
+    return [(t, grads[i][1]) for i, t in leaves.items() if t.requires_grad and i in grads]
+
+
+def _backward_to_inputs(outputs, grad_outputs, inputs, retain_graph, create_graph):
+    """Reverse mode from ``outputs`` to ``inputs`` only: a list of grads, one per input
+    (None where it is unused). What :func:`grad` returns.
+
+    Only the Functions on a path from an output back to an input run, and each
+    computes only the input gradients that lead to a wanted input: a gradient
+    penalty's grad with respect to x skips every weight gradient of the critic."""
+    needed = _needed_functions(outputs, inputs)
+    wanted = {id(t) for t in inputs}
+    grads, queue = {}, _Queue()
     with (enable_grad() if create_graph else no_grad()):
         for y, g in zip(outputs, grad_outputs):
-            accumulate(y, _as_grad(g, y))
-            if y.creator is not None:
-                push(y.creator)
-            elif inputs is None:
-                leaves[id(y)] = y
-        while heap:
-            *_, f = heapq.heappop(heap)
-            if f.inputs is None:
-                raise RuntimeError("backward: the graph was already freed by an earlier backward; "
-                                   "pass retain_graph=True to the first call")
-            gys = []
-            for i, ref in enumerate(f._outputs):
-                y = ref()
-                entry = grads.get(id(y)) if y is not None else None
-                if entry is None:
-                    xp = get_array_module(f.inputs[0].data)
-                    shape, dtype = f._output_meta[i]
-                    gys.append(Tensor(xp.zeros(shape, dtype=dtype)))
-                else:
-                    gys.append(entry[1])
-                    if id(y) not in keep:
-                        del grads[id(y)]  # intermediate: free its grad early
-            if needed is not None:
-                f.needs_grad = tuple(x.requires_grad and (id(x) in keep or x.creator in needed)
-                                     for x in f.inputs)
-            gxs = f.backward(*gys)
-            gxs = gxs if isinstance(gxs, tuple) else (gxs,)
-            for x, gx, need in zip(f.inputs, gxs, f.needs_grad):
-                if gx is None or not need:
-                    continue
-                if gx.shape != x.shape:  # a bug in an op, not in user code
-                    raise RuntimeError(f"{type(f).__name__}.backward returned a gradient of "
-                                       f"shape {gx.shape} for an input of shape {x.shape}")
-                accumulate(x, gx)
-                if x.creator is not None:
-                    push(x.creator)
-                elif inputs is None:
-                    leaves[id(x)] = x
-            if not retain_graph:
-                f.inputs = None
-                f.needs_grad = None
-            elif needed is not None:
-                f.needs_grad = tuple(x.requires_grad for x in f.inputs)
-    if inputs is not None:
-        return [(t, grads[id(t)][1] if id(t) in grads else None) for t in inputs]
-    return [(t, grads[i][1]) for i, t in leaves.items() if t.requires_grad and i in grads]
+            _accumulate(grads, y, _as_grad(g, y))
+            if y.creator in needed:
+                queue.push(y.creator)
+        while queue:
+            f = queue.pop()
+            outputs, gys = _ready_grads(f, grads, consume=lambda y: id(y) not in wanted)
+            leads_to_input = tuple(x.requires_grad and (id(x) in wanted or x.creator in needed)
+                                   for x in f.inputs)
+            for x, gx in _input_grads(f, gys, leads_to_input):
+                _accumulate(grads, x, gx)
+                if x.creator in needed:
+                    queue.push(x.creator)
+            _free(f, retain_graph)
+            del outputs
+    return [grads[id(t)][1] if id(t) in grads else None for t in inputs]
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -422,9 +542,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if not x.requires_grad:
             raise ValueError(f"inputs[{i}]: expected a tensor that requires grad, "
                              f"got one with requires_grad=False (shape {x.shape})")
-    results = _backward(outputs, list(grad_outputs), inputs, retain_graph, create_graph)
+    if retain_graph is None:
+        retain_graph = create_graph
+    results = _backward_to_inputs(outputs, list(grad_outputs), inputs, retain_graph, create_graph)
     out = []
-    for i, (x, g) in enumerate(results):
+    for i, (x, g) in enumerate(zip(inputs, results)):
         if g is None and not allow_unused:
             raise ValueError(f"inputs[{i}] (shape {x.shape}) was not used to compute outputs; "
                              "pass allow_unused=True to get None for it")

@@ -116,7 +116,7 @@ def reconstruction_energy(x, reconstruction, p=2):
         raise ValueError(f"p: expected 1 or 2, got {p!r}")
     d = (reconstruction - x).reshape(x.shape[0], -1)
     err = _abs(d) if p == 1 else d * d
-    return mean(err, axis=1)
+    return mean(err, dim=1)
 
 
 # ---------------------------------------------------------------- Zhao et al. 2017
@@ -162,9 +162,9 @@ def pulling_away_term(codes):
     if n < 2:
         raise ValueError(f"codes: expected at least 2 rows, got shape {codes.shape}")
     s = codes.reshape(n, -1)
-    s = s / (_sum(s * s, axis=1, keepdims=True) + 1e-12) ** 0.5   # 1e-12: a zero code stays finite
+    s = s / (_sum(s * s, dim=1, keepdim=True) + 1e-12) ** 0.5   # 1e-12: a zero code stays finite
     cos2 = (s @ s.T) ** 2
-    return (_sum(cos2) - _sum(_sum(s * s, axis=1) ** 2)) / (n * (n - 1))   # drop the diagonal's 1s
+    return (_sum(cos2) - _sum(_sum(s * s, dim=1) ** 2)) / (n * (n - 1))   # drop the diagonal's 1s
 
 
 # ---------------------------------------------------------------- Berthelot et al. 2017

@@ -52,7 +52,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, max_full=256,
     for i, x in enumerate(targets):
         if x.dtype != np.float64:
             raise ValueError(f"inputs: gradcheck needs float64 tensors, got {x.dtype} for checked input {i} "
-                             f"(shape {x.shape}); cast every input and parameter with .astype('float64')")
+                             f"(shape {x.shape}); cast every input and parameter with .double()")
     rng = np.random.default_rng(seed)
     outs = _as_tuple(fn(*inputs))
     xp = get_array_module(outs[0].data)
@@ -82,11 +82,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, max_full=256,
         if err > atol + rtol * abs(n):
             failures.append((where, a, n))
 
-    total = sum(x.size for x in targets)
+    total = sum(x.numel() for x in targets)
     if total <= max_full:
         for k, x in enumerate(targets):
             flat = x.data.reshape(-1)  # a view: perturb in place
-            for j in range(x.size):
+            for j in range(x.numel()):
                 orig = float(flat[j])
                 flat[j] = orig + eps
                 hi = objective()

@@ -1,7 +1,18 @@
-"""Layers, PyTorch-shaped: ``from tinygen import nn``."""
+"""Layers, PyTorch-shaped: ``from tinygen import nn`` (``torch.nn``).
+
+``tinygen.nn.functional`` is ``tinygen.functional`` (as ``torch.nn.functional``),
+and ``nn.init`` holds the initialisers.
+"""
+import sys as _sys
+
+from .. import functional  # noqa: F401  (tinygen.nn.functional, as torch.nn.functional)
 from . import init  # noqa: F401
-from .layers import (AvgPool2d, Conv2d, ConvTranspose2d, Dropout, Embedding, Flatten, LeakyReLU,  # noqa: F401
-                     Linear, MaxPool2d, ReLU, Sequential, Sigmoid, Tanh, Unflatten, Upsample, UpsampleConv2d)
+from .layers import (ELU, AvgPool2d, BCELoss, BCEWithLogitsLoss, Conv2d, ConvTranspose2d,  # noqa: F401
+                     CrossEntropyLoss, Dropout, Embedding, Flatten, Identity, L1Loss, LeakyReLU, Linear,
+                     LogSoftmax, MaxPool2d, ModuleDict, ModuleList, MSELoss, NLLLoss, ReLU, Sequential,
+                     Sigmoid, Softmax, Softplus, Tanh, Unflatten, Upsample, UpsampleConv2d)
 from .module import Module, Parameter  # noqa: F401
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
 from .recurrent import GRUCell, LSTMCell  # noqa: F401
+
+_sys.modules.setdefault(__name__ + ".functional", functional)

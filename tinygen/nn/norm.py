@@ -9,12 +9,17 @@ in differentiable ops, so every order is right.
 BatchNorm's affine scale and shift are fused too (:class:`NormalizeAffine`):
 its backward reuses the two sums the normalisation's backward needs anyway,
 sum(gy) and sum(gy x_hat), which are the bias's and the weight's gradients.
+
+:func:`normalize_composite` is the plain composite both Functions replace,
+kept as the reference tests/test_norm.py holds them to (values, first and
+second derivatives).
 """
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from ..ops.reduce import mean, sum as tsum
+from .layers import _float_dtype, _placed, _positive_int
 from .module import Module, Parameter
 
 
@@ -100,7 +105,7 @@ def _normalize_backward_dx(x, gy, u, axes, eps):
     with a and Q as in :class:`NormalizeBackward`. x_hat and s are rebuilt as
     functions of x, so this term differentiates again."""
     def M(z):
-        return mean(z, axes, keepdims=True)
+        return mean(z, axes, True)
     d = x - M(x)
     s = (M(d * d) + eps) ** -0.5
     xh = d * s
@@ -202,101 +207,218 @@ class NormalizeAffineBackward(Function):
         if self.needs_grad[0]:
             gx = _normalize_backward_dx(x, gy, w * u, axes, eps) + NormalizeBackward(axes, eps)(x, uw * gy)
         if self.needs_grad[1]:
-            gw = tsum(u * NormalizeBackward(axes, eps)(x, gy), axes, keepdims=True)
+            gw = tsum(u * NormalizeBackward(axes, eps)(x, gy), axes, True)
         if self.needs_grad[2]:
             ggy = NormalizeBackward(axes, eps)(x, w * u) + uw * Normalize(axes, eps)(x) + ub
         return gx, gw, ggy
 
 
+def normalize_composite(x, axes, eps=1e-5, weight=None, bias=None):
+    """The plain composite that :class:`Normalize` and :class:`NormalizeAffine` fuse,
+    kept as the reference they are tested against (tests/test_norm.py):
+
+        mean = M x,  var = M (x - mean)^2   (M the mean over ``axes``; correction 0)
+        x_hat = (x - mean) / sqrt(var + eps)
+        y = weight x_hat + bias             (if given)
+
+    written in differentiable tinygen ops only (means, products, a power), so its
+    derivatives of every order come from the ops' own backwards. About ten
+    full-size temporaries each way: the reason the fused Functions exist.
+
+    Args:
+        x: Tensor of any float dtype and shape.
+        axes: tuple of the dims to normalise over: (0, 2, 3) for BatchNorm2d on
+            (N, C, H, W), (0,) for BatchNorm1d on (N, C), the trailing dims for LayerNorm.
+        eps: float added to the variance.
+        weight, bias: Tensors broadcastable to x's shape (e.g. (1, C, 1, 1) or
+            LayerNorm's ``normalized_shape``), or None.
+
+    Returns:
+        A Tensor of x's shape and dtype.
+
+    Source: Ioffe & Szegedy 2015, Algorithm 1 (BatchNorm's biased batch
+    variance and affine transform); Ba et al. 2016, eq. 4 (LayerNorm).
+    """
+    axes = tuple(axes)
+    d = x - mean(x, axes, True)
+    y = d * (mean(d * d, axes, True) + eps) ** -0.5
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def _check_eps_momentum(eps, momentum):
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or eps < 0:
+        raise ValueError(f"eps: expected a number >= 0, got {eps!r}")
+    if momentum is not None and (isinstance(momentum, bool) or not isinstance(momentum, (int, float))
+                                 or not 0 <= momentum <= 1):
+        raise ValueError(f"momentum: expected a number in [0, 1] or None (cumulative average), got {momentum!r}")
+
+
 class _BatchNorm(Module):
-    _ndims = ()
+    _ndims, _layout = (), ""
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 device=None, dtype=None):
         super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.weight = Parameter(np.ones(num_features, np.float32)) if affine else None
-        self.bias = Parameter(np.zeros(num_features, np.float32)) if affine else None
-        self.register_buffer("running_mean", np.zeros(num_features, np.float32))
-        self.register_buffer("running_var", np.ones(num_features, np.float32))
+        _check_eps_momentum(eps, momentum)
+        dt = _float_dtype(dtype)
+        self.num_features = _positive_int(num_features, "num_features")
+        self.eps, self.momentum = eps, momentum
+        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
+        if affine:
+            self.weight = Parameter(np.ones(num_features, dt))
+            self.bias = Parameter(np.zeros(num_features, dt))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor(np.zeros(num_features, dt)))
+            self.register_buffer("running_var", Tensor(np.ones(num_features, dt)))
+            self.register_buffer("num_batches_tracked", Tensor(np.array(0, np.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        _placed(self, device)
 
-    def forward(self, x):
+    def _optional_state_keys(self):
+        # A state dict without num_batches_tracked (PyTorch < 0.4.1, or tinygen's
+        # shipped classifier weights) still loads; the counter keeps its value.
+        return ("num_batches_tracked",)
+
+    def reset_running_stats(self):
+        """running_mean = 0, running_var = 1, num_batches_tracked = 0, in place."""
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def reset_parameters(self):
+        """Reset the running statistics, and weight = 1, bias = 0 (PyTorch's init)."""
+        self.reset_running_stats()
+        if self.affine:
+            self.weight.data[...] = 1
+            self.bias.data[...] = 0
+
+    def forward(self, input):
+        x = input
         if x.ndim not in self._ndims or x.shape[1] != self.num_features:
-            raise ValueError(f"x: expected {self._layout} with C = {self.num_features}, got shape {x.shape}")
+            raise ValueError(f"input: expected {self._layout} with C = {self.num_features}, got shape {x.shape}")
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)
-        if self.training:
+        # As PyTorch: batch statistics in training mode, and also in eval mode
+        # when no running statistics are kept.
+        if self.training or self.running_mean is None:
             if self.weight is not None:  # one fused Function for normalise, scale and shift
                 norm = NormalizeAffine(axes, self.eps)
-                y = norm(x, self.weight.reshape(*shape), self.bias.reshape(*shape))
+                y = norm(x, self.weight.reshape(shape), self.bias.reshape(shape))
             else:
                 norm = Normalize(axes, self.eps)
                 y = norm(x)
-            # Running statistics from the batch statistics just computed (plain arrays, no graph).
-            n, m = x.size // self.num_features, self.momentum
-            batch_var = norm.var.reshape(-1) * (n / max(n - 1, 1))  # unbiased, as PyTorch stores
-            self.running_mean = ((1 - m) * self.running_mean + m * norm.mean.reshape(-1)).astype(x.dtype)
-            self.running_var = ((1 - m) * self.running_var + m * batch_var).astype(x.dtype)
+            if self.training and self.track_running_stats:
+                self._update_running_stats(norm, x)
         else:
             xp = get_array_module(x.data)
-            rm = self.running_mean.reshape(shape).astype(x.dtype)
-            rs = (1.0 / xp.sqrt(self.running_var.reshape(shape) + self.eps)).astype(x.dtype)
+            rm = self.running_mean.data.reshape(shape).astype(x.dtype)
+            rs = (1.0 / xp.sqrt(self.running_var.data.reshape(shape) + self.eps)).astype(x.dtype)
             y = (x - rm) * rs
             if self.weight is not None:
-                y = y * self.weight.reshape(*shape) + self.bias.reshape(*shape)
+                y = y * self.weight.reshape(shape) + self.bias.reshape(shape)
         return y
 
+    def _update_running_stats(self, norm, x):
+        """Running averages from the batch statistics just computed (plain arrays, no graph):
+        r = (1 - m) r + m s, with the unbiased variance as PyTorch stores, and
+        m = momentum, or 1 / num_batches_tracked (a cumulative average) for momentum=None."""
+        self.num_batches_tracked.data += 1
+        m = self.momentum
+        if m is None:
+            m = 1.0 / float(self.num_batches_tracked.data)
+        n = x.data.size // self.num_features
+        batch_var = norm.var.reshape(-1) * (n / max(n - 1, 1))
+        rm, rv = self.running_mean, self.running_var
+        rm.data = ((1 - m) * rm.data + m * norm.mean.reshape(-1)).astype(rm.dtype)
+        rv.data = ((1 - m) * rv.data + m * batch_var).astype(rv.dtype)
+
     def extra_repr(self):
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
-    """Batch normalisation over (N, C) or (N, C, L) inputs, per channel C.
+    """Batch normalisation over (N, C) or (N, C, L) inputs, per channel C, as ``torch.nn.BatchNorm1d``.
 
-    Train mode normalises with the batch statistics (biased variance) and
-    updates running_mean / running_var (unbiased) with ``momentum``; eval
-    mode uses the running statistics. Source: Ioffe & Szegedy 2015, Algorithm 1.
+    Train mode normalises with the batch statistics (biased variance) and, with
+    ``track_running_stats``, updates the buffers running_mean / running_var
+    (unbiased variance) as r = (1 - momentum) r + momentum s, counting batches
+    in ``num_batches_tracked`` (int64); ``momentum=None`` makes that a cumulative
+    average (momentum 1 / num_batches_tracked). Eval mode uses the running
+    statistics (the batch's if none are tracked). weight (C,) = 1, bias (C,) = 0
+    when ``affine``. Source: Ioffe & Szegedy 2015, Algorithm 1; PyTorch's buffers.
 
     Raises:
-        ValueError: x is not 2-D/3-D or its C differs from ``num_features``.
+        ValueError: (constructor) a bad num_features, eps or momentum; (forward) the
+            input is not 2-D/3-D or its C differs from ``num_features``.
     """
     _ndims, _layout = (2, 3), "(N, C) or (N, C, L)"
 
 
 class BatchNorm2d(_BatchNorm):
-    """Batch normalisation over (N, C, H, W), per channel; see :class:`BatchNorm1d`.
+    """Batch normalisation over (N, C, H, W), per channel, as ``torch.nn.BatchNorm2d``;
+    see :class:`BatchNorm1d`.
 
     Raises:
-        ValueError: x is not 4-D or its C differs from ``num_features``.
+        ValueError: (constructor) a bad num_features, eps or momentum; (forward) the
+            input is not 4-D or its C differs from ``num_features``.
     """
     _ndims, _layout = (4,), "(N, C, H, W)"
 
 
 class LayerNorm(Module):
-    """Layer normalisation over the last dims ``normalized_shape``, per sample.
+    """Layer normalisation over the last dims ``normalized_shape``, per sample, as
+    ``torch.nn.LayerNorm``.
 
     No batch statistics, so it does not couple samples: the right choice for a
     WGAN-GP critic, whose penalty is per sample (Gulrajani et al. 2017, sec. 4).
-    weight and bias have shape ``normalized_shape``. Source: Ba et al. 2016, eq. 4.
+    weight (= 1) and bias (= 0) have shape ``normalized_shape``
+    (``elementwise_affine``; ``bias=False`` drops the bias). Source: Ba et al. 2016, eq. 4.
 
     Raises:
-        ValueError: x's trailing dims differ from ``normalized_shape``.
+        ValueError: (constructor) a bad eps; (forward) the input's trailing dims
+            differ from ``normalized_shape``.
     """
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-        self.normalized_shape, self.eps = shape, eps
-        self.weight = Parameter(np.ones(shape, np.float32)) if elementwise_affine else None
-        self.bias = Parameter(np.zeros(shape, np.float32)) if elementwise_affine else None
+        _check_eps_momentum(eps, None)
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        dt = _float_dtype(dtype)
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, bool(elementwise_affine)
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(shape, dt))
+            if bias:
+                self.bias = Parameter(np.zeros(shape, dt))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        _placed(self, device)
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         k = len(self.normalized_shape)
-        if x.shape[-k:] != self.normalized_shape:
-            raise ValueError(f"x: expected trailing dims {self.normalized_shape}, got shape {x.shape}")
+        if tuple(x.shape[-k:]) != self.normalized_shape:
+            raise ValueError(f"input: expected trailing dims {self.normalized_shape}, got shape {x.shape}")
         y = Normalize(tuple(range(x.ndim - k, x.ndim)), self.eps)(x)
         if self.weight is not None:
-            y = y * self.weight + self.bias
+            y = y * self.weight
+        if self.bias is not None:
+            y = y + self.bias
         return y
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}"
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

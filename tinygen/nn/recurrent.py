@@ -11,26 +11,39 @@ import numpy as np
 from .. import functional as F
 from ..creation import zeros
 from .init import uniform_
+from .layers import _float_dtype, _placed, _positive_int
 from .module import Module, Parameter
 
 
 class _Cell(Module):
-    def __init__(self, input_size, hidden_size, gates, bias):
+    def __init__(self, input_size, hidden_size, gates, bias, device, dtype):
         super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        self.weight_ih = Parameter(np.empty((gates * hidden_size, input_size), np.float32))
-        self.weight_hh = Parameter(np.empty((gates * hidden_size, hidden_size), np.float32))
-        self.bias_ih = Parameter(np.empty(gates * hidden_size, np.float32)) if bias else None
-        self.bias_hh = Parameter(np.empty(gates * hidden_size, np.float32)) if bias else None
-        bound = 1.0 / math.sqrt(hidden_size)  # PyTorch's init for every RNN weight
+        self.input_size = _positive_int(input_size, "input_size")
+        self.hidden_size = _positive_int(hidden_size, "hidden_size")
+        self.bias = bool(bias)
+        dt = _float_dtype(dtype)
+        self.weight_ih = Parameter(np.empty((gates * hidden_size, input_size), dt))
+        self.weight_hh = Parameter(np.empty((gates * hidden_size, hidden_size), dt))
+        if bias:
+            self.bias_ih = Parameter(np.empty(gates * hidden_size, dt))
+            self.bias_hh = Parameter(np.empty(gates * hidden_size, dt))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+        _placed(self, device)
+
+    def reset_parameters(self):
+        """PyTorch's init of every RNN weight and bias: U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
         for p in self.parameters():
             uniform_(p, -bound, bound)
 
-    def _check(self, x, h):
+    def _check(self, x, h, name):
         if x.ndim != 2 or x.shape[1] != self.input_size:
-            raise ValueError(f"x: expected shape (N, {self.input_size}), got {x.shape}")
-        if h is not None and h.shape != (x.shape[0], self.hidden_size):
-            raise ValueError(f"h: expected shape ({x.shape[0]}, {self.hidden_size}), got {h.shape}")
+            raise ValueError(f"input: expected shape (N, {self.input_size}) or ({self.input_size},), got {x.shape}")
+        if h is not None and tuple(h.shape) != (x.shape[0], self.hidden_size):
+            raise ValueError(f"{name}: expected shape ({x.shape[0]}, {self.hidden_size}), got {h.shape}")
 
     def _gates(self, x, h):
         # x W_ihᵀ + b_ih and h W_hhᵀ + b_hh, each (N, gates * hidden_size)
@@ -40,7 +53,14 @@ class _Cell(Module):
         return zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
 
     def extra_repr(self):
-        return f"{self.input_size}, {self.hidden_size}"
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+
+
+def _batched(t):
+    """(t as (1, n), True) for an unbatched 1-D t, else (t, False); None passes through."""
+    if t is None or t.ndim != 1:
+        return t, False
+    return t.reshape(1, t.shape[0]), True
 
 
 class GRUCell(_Cell):
@@ -51,25 +71,30 @@ class GRUCell(_Cell):
         n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))  candidate
         h' = (1 - z) ⊙ n + z ⊙ h
 
-    Shapes: x (N, input_size), h (N, hidden_size) or None (zeros) -> h' (N, hidden_size).
+    Shapes: input (N, input_size), hx (N, hidden_size) or None (zeros) -> h' (N, hidden_size);
+    unbatched (input_size,) and (hidden_size,) -> (hidden_size,), as ``torch.nn.GRUCell``.
     weight_ih (3 hidden, input), weight_hh (3 hidden, hidden), gates stacked r, z, n.
+    Init: U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) for every parameter, as PyTorch.
 
     Raises:
-        ValueError: x or h has the wrong shape.
+        ValueError: input or hx has the wrong shape, or a size is not a positive int.
     """
 
-    def __init__(self, input_size, hidden_size, bias=True):
-        super().__init__(input_size, hidden_size, 3, bias)
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, 3, bias, device, dtype)
 
-    def forward(self, x, h=None):
-        self._check(x, h)
+    def forward(self, input, hx=None):
+        x, unbatched = _batched(input)
+        h, _ = _batched(hx)
+        self._check(x, h, "hx")
         h = self._zeros(x) if h is None else h
         gi, gh = self._gates(x, h)
         H = self.hidden_size
         r = F.sigmoid(gi[:, :H] + gh[:, :H])
         z = F.sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
         n = F.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
-        return (1 - z) * n + z * h
+        h = (1 - z) * n + z * h
+        return h.reshape(H) if unbatched else h
 
 
 class LSTMCell(_Cell):
@@ -81,20 +106,25 @@ class LSTMCell(_Cell):
         o = σ(W_io x + b_io + W_ho h + b_ho)   output gate
         c' = f ⊙ c + i ⊙ g,   h' = o ⊙ tanh(c')
 
-    Shapes: x (N, input_size), state (h, c) each (N, hidden_size) or None ->
-    (h', c'). weight_ih (4 hidden, input), weight_hh (4 hidden, hidden), gates i, f, g, o.
+    Shapes: input (N, input_size), hx = (h, c) each (N, hidden_size) or None (zeros) ->
+    (h', c'); unbatched 1-D inputs give 1-D outputs, as ``torch.nn.LSTMCell``.
+    weight_ih (4 hidden, input), weight_hh (4 hidden, hidden), gates i, f, g, o.
+    Init: U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) for every parameter, as PyTorch.
 
     Raises:
-        ValueError: x, h or c has the wrong shape.
+        ValueError: input, h or c has the wrong shape, or a size is not a positive int.
     """
 
-    def __init__(self, input_size, hidden_size, bias=True):
-        super().__init__(input_size, hidden_size, 4, bias)
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, 4, bias, device, dtype)
 
-    def forward(self, x, state=None):
-        h, c = (None, None) if state is None else state
-        self._check(x, h)
-        self._check(x, c)
+    def forward(self, input, hx=None):
+        x, unbatched = _batched(input)
+        h, c = (None, None) if hx is None else hx
+        h, _ = _batched(h)
+        c, _ = _batched(c)
+        self._check(x, h, "hx[0]")
+        self._check(x, c, "hx[1]")
         h = self._zeros(x) if h is None else h
         c = self._zeros(x) if c is None else c
         gi, gh = self._gates(x, h)
@@ -102,4 +132,5 @@ class LSTMCell(_Cell):
         i, f = F.sigmoid(a[:, :H]), F.sigmoid(a[:, H:2 * H])
         g, o = F.tanh(a[:, 2 * H:3 * H]), F.sigmoid(a[:, 3 * H:])
         c = f * c + i * g
-        return o * F.tanh(c), c
+        h = o * F.tanh(c)
+        return (h.reshape(H), c.reshape(H)) if unbatched else (h, c)

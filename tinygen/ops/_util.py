@@ -16,14 +16,18 @@ def as_tensor(value, like):
     return Tensor(xp.asarray(value, dtype=like.dtype))
 
 
-def normalize_axis(axis, ndim):
-    """``axis`` (None, int or tuple) as a sorted tuple of non-negative ints."""
-    if axis is None:
+def normalize_axis(dim, ndim):
+    """``dim`` (None = all, an int or a tuple of ints) as a sorted tuple of non-negative ints.
+
+    Raises:
+        ValueError: a dim outside [-ndim, ndim).
+    """
+    if dim is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (dim,) if isinstance(dim, int) else tuple(dim)
     out = []
     for a in axes:
         if not -ndim <= a < ndim:
-            raise ValueError(f"axis: expected values in [{-ndim}, {ndim}) for a {ndim}-d tensor, got {axis}")
+            raise ValueError(f"dim: expected values in [{-ndim}, {ndim}) for a {ndim}-d tensor, got {dim}")
         out.append(a % ndim)
     return tuple(sorted(out))

@@ -122,12 +122,18 @@ def softplus(x):
     return Softplus()(x)
 
 
-def clamp(x, min=None, max=None):
-    """Clip x into [min, max] (either bound may be None). The gradient is 1
-    inside the bounds and 0 outside, like ``torch.clamp``."""
+def clamp(input, min=None, max=None):
+    """Clip ``input`` into [min, max] (either bound may be None), as ``torch.clamp``.
+    The gradient is 1 inside the bounds and 0 outside.
+
+    Raises:
+        ValueError: both bounds are None.
+    """
+    if min is None and max is None:
+        raise ValueError("clamp: expected at least one of min and max, got neither")
     lo = -float("inf") if min is None else min
     hi = float("inf") if max is None else max
-    return Clamp(lo, hi)(x)
+    return Clamp(lo, hi)(input)
 
 
 def check_probability(p):
@@ -154,36 +160,46 @@ def dropout(x, p=0.5, training=True):
     return MaskedLinear(mask)(x)
 
 
-def where(condition, a, b):
-    """Elementwise ``a if condition else b``, broadcasting all three.
+def where(condition, input, other):
+    """Elementwise ``input if condition else other``, broadcasting all three, as ``torch.where``.
 
     ``condition`` is a constant (bool array or Tensor); gradients flow to
-    ``a`` and ``b`` through constant 0/1 masks, exact at every order.
+    ``input`` and ``other`` through constant 0/1 masks, exact at every order.
+    Either branch may be a Python number.
     """
     from ._util import as_tensor
     cond = condition.data if isinstance(condition, Tensor) else condition
-    like = a if isinstance(a, Tensor) else b
-    return Where(cond)(as_tensor(a, like), as_tensor(b, like))
+    like = input if isinstance(input, Tensor) else other
+    return Where(cond)(as_tensor(input, like), as_tensor(other, like))
 
 
-def maximum(a, b):
-    """Elementwise max of a and b (broadcasting); on ties the gradient goes to ``a``."""
+def maximum(input, other):
+    """Elementwise max (broadcasting), as ``torch.maximum``; on ties the gradient goes to ``input``."""
     from ._util import as_tensor
-    like = a if isinstance(a, Tensor) else b
-    a, b = as_tensor(a, like), as_tensor(b, like)
+    like = input if isinstance(input, Tensor) else other
+    a, b = as_tensor(input, like), as_tensor(other, like)
     return where(a.data >= b.data, a, b)
 
 
-def logsumexp(x, axis=None, keepdims=False):
-    """log(sum(exp(x))) over ``axis``, stable: the max is subtracted first.
+def minimum(input, other):
+    """Elementwise min (broadcasting), as ``torch.minimum``; on ties the gradient goes to ``input``."""
+    from ._util import as_tensor
+    like = input if isinstance(input, Tensor) else other
+    a, b = as_tensor(input, like), as_tensor(other, like)
+    return where(a.data <= b.data, a, b)
 
-    The shift m is detached: the result does not depend on m, so its
-    gradient through m is zero and dropping it is exact at every order.
+
+def logsumexp(input, dim, keepdim=False):
+    """log(sum(exp(input))) over ``dim`` (an int or a tuple), stable, as ``torch.logsumexp``.
+
+    The max m is subtracted first and added back. m is detached: the result
+    does not depend on m, so its gradient through m is zero and dropping it is
+    exact at every order.
     """
-    m = reduce.max(x, axis, keepdims=True).detach()
-    y = arith.log(reduce.sum(arith.exp(x - m), axis, keepdims=True)) + m
-    if keepdims:
+    m = reduce.amax(input, dim, keepdim=True).detach()
+    y = arith.log(reduce.sum(arith.exp(input - m), dim, keepdim=True)) + m
+    if keepdim:
         return y
     from ._util import normalize_axis
-    axes = normalize_axis(axis, x.ndim)
-    return reshape(y, [s for i, s in enumerate(x.shape) if i not in axes])
+    dims = normalize_axis(dim, input.ndim)
+    return reshape(y, [s for i, s in enumerate(input.shape) if i not in dims])

@@ -167,12 +167,16 @@ def neg(x):
     return Neg()(x)
 
 
-def pow(x, c):
-    """x ** c. A Python-number exponent is a constant; a Tensor exponent is
-    differentiated too, as exp(c log x) (so x must be positive)."""
-    if isinstance(c, Tensor):
-        return exp(mul(c, log(x)))
-    return Pow(c)(x)
+def pow(input, exponent):
+    """input ** exponent, as ``torch.pow``. A Python-number exponent is a constant;
+    a Tensor exponent is differentiated too, as exp(exponent log input) (so the
+    base must be positive). A number base with a Tensor exponent (``2 ** x``) works too."""
+    if isinstance(exponent, Tensor):
+        if not isinstance(input, Tensor):
+            import math
+            return exp(mul(exponent, math.log(input)))
+        return exp(mul(exponent, log(input)))
+    return Pow(exponent)(input)
 
 
 def exp(x):
@@ -195,16 +199,35 @@ def abs(x):
     return Abs()(x)
 
 
-def matmul(a, b):
-    """Matrix product ``a @ b``: (..., n, k) @ (..., k, m) -> (..., n, m).
+def matmul(input, other):
+    """Matrix product ``input @ other``, as ``torch.matmul``: (..., n, k) @ (..., k, m) -> (..., n, m)
+    with the batch dims broadcast. A 1-D operand is a vector: (n, k) @ (k,) -> (n,),
+    (k,) @ (k, m) -> (m,), (k,) @ (k,) -> a 0-d tensor (a size-1 dim is added, then removed).
 
     Raises:
-        ValueError: an operand has fewer than 2 dims, or the inner sizes differ.
+        ValueError: a 0-d operand, or the inner sizes differ.
     """
-    a, b = _pair(a, b)
-    if a.ndim < 2 or b.ndim < 2:
-        raise ValueError(f"matmul: expected operands with >= 2 dims, got shapes {a.shape} and {b.shape}")
-    if a.shape[-1] != b.shape[-2]:
-        raise ValueError(f"matmul: inner sizes differ: a is {a.shape}, b is {b.shape} "
-                         f"(expected b.shape[-2] == {a.shape[-1]})")
-    return MatMul()(a, b)
+    from .shape import reshape
+    a, b = _pair(input, other)
+    if a.ndim < 1 or b.ndim < 1:
+        raise ValueError(f"matmul: expected operands with >= 1 dim, got shapes {a.shape} and {b.shape}")
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise ValueError(f"matmul: inner sizes differ: input is {a.shape}, other is {b.shape} "
+                         f"(expected other's {'second-to-last' if b.ndim > 1 else 'only'} dim == {a.shape[-1]})")
+    vec_a, vec_b = a.ndim == 1, b.ndim == 1
+    y = MatMul()(reshape(a, (1,) + a.shape) if vec_a else a, reshape(b, b.shape + (1,)) if vec_b else b)
+    if vec_a or vec_b:
+        drop = ([y.ndim - 2] if vec_a else []) + ([y.ndim - 1] if vec_b else [])
+        y = reshape(y, tuple(s for i, s in enumerate(y.shape) if i not in drop))
+    return y
+
+
+def bmm(input, mat2):
+    """Batched matrix product of (B, n, k) and (B, k, m), as ``torch.bmm``.
+
+    Raises:
+        ValueError: an operand that is not 3-D, or batch or inner sizes that differ.
+    """
+    if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
+        raise ValueError(f"bmm: expected (B, n, k) and (B, k, m) with the same B, got {input.shape} and {mat2.shape}")
+    return matmul(input, mat2)

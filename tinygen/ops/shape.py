@@ -1,9 +1,12 @@
 """Shape ops: they move elements around, so each backward moves gradients back."""
+import builtins
+
 import numpy as np
 
 from ..autograd import Function, Tensor
 from ..backend import as_device, get_array_module
 from ._util import normalize_axis
+from .reduce import broadcast_to
 
 
 class Reshape(Function):
@@ -20,17 +23,17 @@ class Reshape(Function):
         return reshape(gy, self.x_shape)
 
 
-class Transpose(Function):
-    """Permute axes; the backward applies the inverse permutation."""
+class Permute(Function):
+    """Reorder the dims; the backward applies the inverse permutation."""
 
-    def __init__(self, axes):
-        self.axes = axes
+    def __init__(self, dims):
+        self.dims = dims
 
     def forward(self, x):
-        return x.transpose(self.axes)
+        return x.transpose(self.dims)
 
     def backward(self, gy):
-        return transpose(gy, tuple(np.argsort(self.axes)))
+        return permute(gy, tuple(int(d) for d in np.argsort(self.dims)))
 
 
 class GetItem(Function):
@@ -71,21 +74,21 @@ def _is_basic(index):
     return all(isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in index)
 
 
-class Concatenate(Function):
-    """Join along an axis; the backward slices gy back into pieces."""
+class Cat(Function):
+    """Join along a dim; the backward slices gy back into pieces."""
 
-    def __init__(self, axis):
-        self.axis = axis
+    def __init__(self, dim):
+        self.dim = dim
 
     def forward(self, *xs):
-        self.sizes = [x.shape[self.axis] for x in xs]
-        return get_array_module(xs[0]).concatenate(xs, axis=self.axis)
+        self.sizes = [x.shape[self.dim] for x in xs]
+        return get_array_module(xs[0]).concatenate(xs, axis=self.dim)
 
     def backward(self, gy):
         out, start = [], 0
         for n in self.sizes:
             index = [slice(None)] * gy.ndim
-            index[self.axis] = slice(start, start + n)
+            index[self.dim] = slice(start, start + n)
             out.append(gy[tuple(index)])
             start += n
         return tuple(out)
@@ -105,6 +108,16 @@ class ToDevice(Function):
         return ToDevice(self.src)(gy)
 
 
+class Clone(Function):
+    """A copy of x with its own memory; the backward passes gy through."""
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
 class Cast(Function):
     """Change dtype; the backward casts gy back."""
 
@@ -119,39 +132,174 @@ class Cast(Function):
         return Cast(self.src)(gy)
 
 
-def reshape(x, shape):
-    """View ``x`` with a new shape (one entry may be -1). Raises ValueError if sizes differ."""
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
-    if shape == x.shape:
-        return x
-    return Reshape(shape)(x)
+def _dims(dims):
+    """Sizes or dims given as ints or as one tuple/list: ``f(2, 3)`` or ``f((2, 3))``."""
+    return tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else tuple(dims)
 
 
-def transpose(x, axes=None):
-    """Permute the axes (reverse them if ``axes`` is None), like ``numpy.transpose``."""
-    if axes is not None and (len(axes) != x.ndim or any(not -x.ndim <= a < x.ndim for a in axes)):
-        raise ValueError(f"axes: expected a permutation of 0..{x.ndim - 1}, got {tuple(axes)}")
-    axes = tuple(reversed(range(x.ndim))) if axes is None else tuple(a % x.ndim for a in axes)
-    if sorted(axes) != list(range(x.ndim)):
-        raise ValueError(f"axes: expected a permutation of 0..{x.ndim - 1}, got {axes}")
-    return Transpose(axes)(x)
+def reshape(input, *shape):
+    """The same elements in a new shape (one entry may be -1), as ``torch.reshape``.
+
+    ``shape`` as ints or one tuple. Also Tensor's ``view`` (tinygen never shares
+    storage between tensors, so ``view`` works on any layout).
+
+    Raises:
+        ValueError: the number of elements differs.
+    """
+    shape = _dims(shape)
+    if shape == input.shape:
+        return input
+    return Reshape(shape)(input)
 
 
-def permute(x, *dims):
-    """PyTorch's name for :func:`transpose` with an explicit permutation."""
-    dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
-    return transpose(x, dims)
+def permute(input, *dims):
+    """Reorder the dims: ``permute(x, 0, 2, 3, 1)`` turns NCHW into NHWC, as ``torch.permute``.
+
+    Raises:
+        ValueError: ``dims`` is not a permutation of 0..ndim-1 (negative dims count from the end).
+    """
+    dims = _dims(dims)
+    if len(dims) != input.ndim or any(not -input.ndim <= d < input.ndim for d in dims) \
+            or sorted(d % input.ndim for d in dims) != list(range(input.ndim)):
+        raise ValueError(f"dims: expected a permutation of 0..{input.ndim - 1}, got {dims}")
+    return Permute(tuple(d % input.ndim for d in dims))(input)
 
 
-def flatten(x, start_dim=1, end_dim=-1):
-    """Merge dims ``start_dim..end_dim`` into one: (N, C, H, W) -> (N, C*H*W) by default."""
-    start, end = normalize_axis(start_dim, x.ndim)[0], normalize_axis(end_dim, x.ndim)[0]
+def transpose(input, dim0, dim1):
+    """Swap two dims, as ``torch.transpose``: ``transpose(x, 0, 1)`` of a matrix is its transpose.
+
+    Raises:
+        ValueError: a dim out of range.
+    """
+    d0, d1 = normalize_axis(dim0, input.ndim)[0], normalize_axis(dim1, input.ndim)[0]
+    dims = list(range(input.ndim))
+    dims[d0], dims[d1] = d1, d0
+    return permute(input, dims)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dims ``start_dim..end_dim`` into one, as ``torch.flatten``: all of them by
+    default, so (N, C, H, W) -> (N*C*H*W,); ``nn.Flatten`` starts at 1 instead.
+
+    Raises:
+        ValueError: ``start_dim`` after ``end_dim``, or a dim out of range.
+    """
+    if input.ndim == 0:
+        return reshape(input, 1)
+    start, end = normalize_axis(start_dim, input.ndim)[0], normalize_axis(end_dim, input.ndim)[0]
     if start > end:
         raise ValueError(f"start_dim: expected start_dim <= end_dim, got {start_dim} and {end_dim}")
     merged = 1
-    for s in x.shape[start:end + 1]:
+    for s in input.shape[start:end + 1]:
         merged *= s
-    return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
+    return reshape(input, input.shape[:start] + (merged,) + input.shape[end + 1:])
+
+
+def unflatten(input, dim, sizes):
+    """Split dim ``dim`` into ``sizes`` (one may be -1), as ``torch.unflatten``.
+
+    Raises:
+        ValueError: the product of ``sizes`` differs from that dim's size.
+    """
+    d = normalize_axis(dim, input.ndim)[0]
+    sizes = tuple(sizes)
+    known = 1
+    for s in sizes:
+        known *= s if s != -1 else 1
+    if -1 not in sizes and known != input.shape[d] or -1 in sizes and input.shape[d] % known:
+        raise ValueError(f"sizes: expected sizes whose product is {input.shape[d]} (dim {d} of shape "
+                         f"{input.shape}), got {sizes}")
+    return reshape(input, input.shape[:d] + sizes + input.shape[d + 1:])
+
+
+def unsqueeze(input, dim):
+    """A new dim of size 1 at position ``dim`` (in [-ndim-1, ndim]), as ``torch.unsqueeze``."""
+    d = normalize_axis(dim, input.ndim + 1)[0]
+    return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
+
+
+def squeeze(input, dim=None):
+    """Drop dims of size 1: all of them, or only ``dim`` (an int or a tuple) if it has size 1,
+    as ``torch.squeeze``."""
+    dims = normalize_axis(dim, input.ndim) if input.ndim else ()
+    return reshape(input, tuple(s for i, s in enumerate(input.shape) if not (i in dims and s == 1)))
+
+
+def expand(input, *sizes):
+    """Broadcast size-1 dims to ``sizes`` (-1 keeps a dim; new dims go in front), as
+    ``torch.Tensor.expand``. The backward sums the copies.
+
+    Raises:
+        ValueError: a dim that is not 1 asked to change size.
+    """
+    sizes = _dims(sizes)
+    lead = len(sizes) - input.ndim
+    if lead < 0:
+        raise ValueError(f"sizes: expected at least {input.ndim} sizes for shape {input.shape}, got {sizes}")
+    shape = tuple(input.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    for i, s in enumerate(input.shape):
+        if s != 1 and s != shape[lead + i]:
+            raise ValueError(f"sizes: dim {lead + i} has size {s}, which can only expand from 1; "
+                             f"got sizes {sizes} for shape {input.shape}")
+    return broadcast_to(input, shape)
+
+
+def repeat(input, *repeats):
+    """Tile the tensor ``repeats[i]`` times along dim i, as ``torch.Tensor.repeat``
+    (extra leading repeats add dims). A reshape, a broadcast and a reshape, so
+    exact at every order.
+
+    Raises:
+        ValueError: fewer repeats than dims.
+    """
+    repeats = _dims(repeats)
+    if len(repeats) < input.ndim:
+        raise ValueError(f"repeats: expected at least {input.ndim} values for shape {input.shape}, got {repeats}")
+    shape = (1,) * (len(repeats) - input.ndim) + input.shape
+    spread = [v for s in shape for v in (1, s)]               # (1, s0, 1, s1, ...)
+    target = [v for r, s in zip(repeats, shape) for v in (r, s)]  # (r0, s0, r1, s1, ...)
+    y = broadcast_to(reshape(input, spread), target)
+    return reshape(y, tuple(r * s for r, s in zip(repeats, shape)))
+
+
+def chunk(input, chunks, dim=0):
+    """Split into ``chunks`` pieces of ceil(n / chunks) along ``dim`` (the last may be
+    smaller, and there may be fewer), as ``torch.chunk``. A tuple of views."""
+    if chunks < 1:
+        raise ValueError(f"chunks: expected an int >= 1, got {chunks}")
+    n = input.shape[normalize_axis(dim, input.ndim)[0]]
+    return split(input, -(-n // chunks) if n else 1, dim)
+
+
+def split(input, split_size_or_sections, dim=0):
+    """Split along ``dim`` into pieces of ``split_size_or_sections`` (an int; the last
+    may be smaller) or of the listed sizes, as ``torch.split``. Returns a tuple.
+
+    Raises:
+        ValueError: listed sizes that do not add up to the dim's size.
+    """
+    d = normalize_axis(dim, input.ndim)[0]
+    n = input.shape[d]
+    if isinstance(split_size_or_sections, int):
+        if split_size_or_sections < 1:
+            raise ValueError(f"split_size_or_sections: expected an int >= 1, got {split_size_or_sections}")
+        sizes = [min(split_size_or_sections, n - s) for s in range(0, n, split_size_or_sections)]
+    else:
+        sizes = list(split_size_or_sections)
+        if builtins.sum(sizes) != n:
+            raise ValueError(f"split_size_or_sections: expected sizes adding up to {n} (dim {d}), got {sizes}")
+    out, start = [], 0
+    for s in sizes:
+        index = [slice(None)] * input.ndim
+        index[d] = slice(start, start + s)
+        out.append(getitem(input, tuple(index)))
+        start += s
+    return tuple(out)
+
+
+def clone(input):
+    """A differentiable copy of ``input`` with its own memory, as ``torch.clone``."""
+    return Clone()(input)
 
 
 def getitem(x, index):
@@ -171,40 +319,69 @@ def getitem(x, index):
     return GetItem(index)(x)
 
 
-def concatenate(xs, axis=0):
-    """Join tensors along an existing ``axis``. All other dims must match (ValueError otherwise)."""
-    xs = list(xs)
-    ref = xs[0].shape
-    axis = normalize_axis(axis, len(ref))[0]
-    for i, x in enumerate(xs):
-        if x.ndim != len(ref) or any(a != b for d, (a, b) in enumerate(zip(x.shape, ref)) if d != axis):
-            raise ValueError(f"xs[{i}]: expected shape matching {ref} except on axis {axis}, got {x.shape}")
-    return Concatenate(axis)(*xs)
+def cat(tensors, dim=0):
+    """Join tensors along an existing ``dim``, as ``torch.cat`` (also ``concat``/``concatenate``).
 
-
-def stack(xs, axis=0):
-    """Join same-shape tensors along a new ``axis``."""
-    xs = list(xs)
-    axis = normalize_axis(axis, xs[0].ndim + 1)[0]
-    return concatenate([reshape(x, x.shape[:axis] + (1,) + x.shape[axis:]) for x in xs], axis)
-
-
-def to(x, device):
-    """``x`` copied to ``device`` (``"cpu"`` or ``"cuda"``); ``x`` itself if it is there already.
-
-    Differentiable: the gradient flows back to the original device.
-    Attached as ``Tensor.to``.
+    Raises:
+        ValueError: an empty list, or shapes that differ outside ``dim``.
     """
-    if device == x.device:
-        return x
-    return ToDevice(device)(x)
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("tensors: expected at least one tensor, got an empty sequence")
+    ref = tensors[0].shape
+    dim = normalize_axis(dim, len(ref))[0]
+    for i, x in enumerate(tensors):
+        if x.ndim != len(ref) or any(a != b for d, (a, b) in enumerate(zip(x.shape, ref)) if d != dim):
+            raise ValueError(f"tensors[{i}]: expected shape matching {ref} except on dim {dim}, got {x.shape}")
+    return Cat(dim)(*tensors)
 
 
-def astype(x, dtype):
-    """A differentiable cast of ``x`` to ``dtype`` (e.g. ``"float64"``); ``x`` itself if it has it.
+def stack(tensors, dim=0):
+    """Join same-shape tensors along a new ``dim``, as ``torch.stack``.
 
-    Attached as ``Tensor.astype``.
+    Raises:
+        ValueError: an empty list, or tensors of different shapes.
     """
-    if np.dtype(dtype) == x.dtype:
-        return x
-    return Cast(dtype)(x)
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("tensors: expected at least one tensor, got an empty sequence")
+    for i, x in enumerate(tensors):
+        if x.shape != tensors[0].shape:
+            raise ValueError(f"tensors[{i}]: expected shape {tensors[0].shape} (tensors[0]'s), got {x.shape}")
+    dim = normalize_axis(dim, tensors[0].ndim + 1)[0]
+    return cat([unsqueeze(x, dim) for x in tensors], dim)
+
+
+def _is_device(arg):
+    return isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda")
+
+
+def to(input, *args, device=None, dtype=None):
+    """``input`` on another device and/or with another dtype, as ``torch.Tensor.to``:
+    ``x.to("cuda")``, ``x.to(tg.float64)``, ``x.to("cpu", tg.float32)``, ``x.to(other)``
+    (other's device and dtype). Returns ``input`` itself when nothing changes.
+
+    Differentiable: the gradient flows back to the original device and dtype.
+
+    Raises:
+        ValueError: an argument that is neither a device (``"cpu"``, ``"cuda"``)
+            nor a dtype.
+    """
+    for arg in args:
+        if isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+        elif _is_device(arg):
+            device = arg
+        else:
+            try:
+                dtype = np.dtype(arg)
+            except TypeError:
+                raise ValueError(f"to: expected a device ('cpu', 'cuda'), a dtype or a Tensor, got {arg!r}") from None
+    y = input
+    if dtype is not None and np.dtype(dtype) != y.dtype:
+        y = Cast(dtype)(y)
+    if device is not None:
+        device = device.split(":")[0]
+        if device != y.device:
+            y = ToDevice(device)(y)
+    return y

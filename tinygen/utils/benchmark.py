@@ -126,7 +126,7 @@ def _tinygen_engine(device):
         alpha = tg.rand(BATCH, 1, 1, 1, device=device)
         x_hat = (alpha * real + (1 - alpha) * fake).detach().requires_grad_()
         g, = tg.grad(D(x_hat).sum(), x_hat, create_graph=True)
-        gp = ((g.reshape(BATCH, -1) ** 2).sum(axis=1) ** 0.5 - 1) ** 2
+        gp = ((g.reshape(BATCH, -1) ** 2).sum(dim=1) ** 0.5 - 1) ** 2
         loss = D(fake).mean() - D(real).mean() + LAMBDA * gp.mean()
         optD.zero_grad()
         loss.backward()

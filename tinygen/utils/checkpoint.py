@@ -17,7 +17,8 @@ def save_checkpoint(path, step, models, optimizers=None, extra=None):
     Args:
         path: file name (``.npz``); parent folders are created.
         step: int, the number of completed training steps.
-        models: dict name -> Module. optimizers: dict name -> Optimizer.
+        models: dict name -> Module. optimizers: dict name -> Optimizer (its
+            ``state_dict()``: hyperparameters as JSON, state arrays as arrays).
         extra: JSON-serialisable dict (e.g. the data iterator's state, the
             best score); numpy arrays inside it are stored as arrays.
     """
@@ -27,12 +28,11 @@ def save_checkpoint(path, step, models, optimizers=None, extra=None):
             arrays[f"model/{name}/{k}"] = v
     optim_meta = {}
     for name, opt in (optimizers or {}).items():
-        sd = opt.state_dict()
-        optim_meta[name] = {"defaults": sd["defaults"], "step_count": sd["step_count"],
-                            "n_params": len(sd["state"])}
-        for i, s in enumerate(sd["state"]):
+        sd = opt.state_dict()  # PyTorch's layout: {"state": {index: {...}}, "param_groups": [...]}
+        optim_meta[name] = {"param_groups": sd["param_groups"]}
+        for i, s in sd["state"].items():
             for k, v in s.items():
-                arrays[f"optim/{name}/{i}/{k}"] = v
+                arrays[f"optim/{name}/{i}/{k}"] = np.asarray(v)
     extra = dict(extra or {})
     for k in [k for k, v in extra.items() if isinstance(v, np.ndarray)]:
         arrays[f"extra/{k}"] = extra.pop(k)
@@ -52,7 +52,7 @@ def load_checkpoint(path, models, optimizers=None):
         FileNotFoundError: no file at ``path``.
         ValueError: the file is not a tinygen checkpoint or does not match the
             models or optimizers (missing keys, wrong shapes, another
-            optimizer's hyperparameters). Nothing is changed then: every
+            optimizer's hyperparameters or parameter groups). Nothing is changed then: every
             model and optimizer state is checked before any is loaded.
     """
     if not os.path.exists(path):
@@ -78,15 +78,17 @@ def load_checkpoint(path, models, optimizers=None):
         om = meta["optim"].get(name)
         if om is None:
             raise ValueError(f"optimizers: checkpoint {path} has no optimizer named {name!r}")
-        per_param = [{} for _ in range(om["n_params"])]
+        if "param_groups" not in om:
+            raise ValueError(f"optimizers[{name!r}]: checkpoint {path} holds an optimizer state in the "
+                             f"layout of an older tinygen (no param_groups); it cannot be resumed")
+        per_param = {}
         prefix = f"optim/{name}/"
         for k, v in data.items():
             if k.startswith(prefix):
                 i, key = k[len(prefix):].split("/", 1)
-                per_param[int(i)][key] = v
-        if "betas" in om["defaults"]:  # JSON turned the tuple into a list
-            om["defaults"]["betas"] = tuple(om["defaults"]["betas"])
-        optim_states[name] = {"defaults": om["defaults"], "step_count": om["step_count"], "state": per_param}
+                per_param.setdefault(int(i), {})[key] = v
+        # (a tuple such as Adam's betas came back from JSON as a list: load_state_dict restores it)
+        optim_states[name] = {"state": per_param, "param_groups": om["param_groups"]}
         try:
             opt.check_state_dict(optim_states[name])
         except (KeyError, ValueError) as e:

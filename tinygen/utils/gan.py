@@ -127,7 +127,7 @@ def critic_grad_norms(D, real, fake, create_graph=False):
     scores = D(x_hat)
     ones = creation.ones(*scores.shape, dtype=scores.dtype, device=real.device)
     grad_x, = grad(scores, x_hat, grad_outputs=ones, create_graph=create_graph)
-    return ((grad_x.reshape(n, -1) ** 2).sum(axis=1) + 1e-12) ** 0.5  # 1e-12: finite gradient at 0
+    return ((grad_x.reshape(n, -1) ** 2).sum(dim=1) + 1e-12) ** 0.5  # 1e-12: finite gradient at 0
 
 
 def gradient_penalty(D, real, fake):

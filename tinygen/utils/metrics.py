@@ -36,6 +36,7 @@ from .. import functional as F, nn
 from ..autograd import Tensor, no_grad
 from ..backend import as_device
 from ..creation import tensor
+from ..ops.activation import maximum
 from .data import FASHION_MNIST_CLASSES, default_cache_dir, load_images
 from .fileio import atomic_open
 
@@ -63,9 +64,9 @@ class MaxPool2x2(nn.Module):
     def forward(self, x):
         if x.shape[2] % 2 or x.shape[3] % 2:
             return F.max_pool2d(x, 2, padding=(x.shape[2] % 2, x.shape[3] % 2))
-        top = F.maximum(x[:, :, 0::2, 0::2], x[:, :, 0::2, 1::2])
-        bottom = F.maximum(x[:, :, 1::2, 0::2], x[:, :, 1::2, 1::2])
-        return F.maximum(top, bottom)
+        top = maximum(x[:, :, 0::2, 0::2], x[:, :, 0::2, 1::2])
+        bottom = maximum(x[:, :, 1::2, 0::2], x[:, :, 1::2, 1::2])
+        return maximum(top, bottom)
 
 
 def _block(c_in, c_out):
