@@ -737,18 +737,17 @@ def test_conv_attributes_and_unsupported_arguments():
     same = nn.Conv2d(2, 4, 5, padding="same")
     assert same(tg.zeros(1, 2, 7, 9)).shape == (1, 4, 7, 9)
     assert nn.Conv2d(2, 4, 3, padding="valid")(tg.zeros(1, 2, 7, 9)).shape == (1, 4, 5, 7)
-    with pytest.raises(ValueError, match="dilation: tinygen supports only dilation=\\(1, 1\\), got \\(2, 2\\)"):
-        nn.Conv2d(3, 8, 3, dilation=2)
-    with pytest.raises(ValueError, match="groups: tinygen supports only groups=1, got 3"):
-        nn.Conv2d(3, 9, 3, groups=3)
-    with pytest.raises(ValueError, match="padding_mode"):
-        nn.Conv2d(3, 8, 3, padding_mode="reflect")
+    # dilation, groups, padding_mode and the pooling options: tests/test_nn_options.py
+    with pytest.raises(ValueError, match="padding_mode: expected one of"):
+        nn.Conv2d(3, 8, 3, padding_mode="mirror")
+    with pytest.raises(ValueError, match="padding_mode: tinygen supports only padding_mode='zeros'"):
+        nn.ConvTranspose2d(3, 8, 3, padding_mode="reflect")
     with pytest.raises(ValueError, match="in_channels: expected an int >= 1, got 0"):
         nn.Conv2d(0, 8, 3)
     with pytest.raises(ValueError, match="out_features: expected an int >= 1"):
         nn.Linear(3, -1)
-    with pytest.raises(ValueError, match="ceil_mode"):
-        nn.MaxPool2d(2, ceil_mode=True)
+    with pytest.raises(ValueError, match="dilation: tinygen supports only dilation=\\(1, 1\\), got \\(2, 2\\)"):
+        nn.MaxPool2d(2, dilation=2)
     lin = nn.Linear(3, 2, dtype=np.float64)
     assert lin.weight.dtype == lin.bias.dtype == np.float64
 

@@ -1,8 +1,8 @@
 """Layers with parameters, activations, losses and containers, as ``torch.nn``:
 PyTorch's class names, constructor arguments and defaults.
 
-Where tinygen lacks a PyTorch option (dilated or grouped convolutions, ...)
-the constructor accepts the argument at its default and raises a
+Where tinygen lacks a PyTorch option (dilated max pooling, ...) the
+constructor accepts the argument at its default and raises a
 ``ValueError`` naming it for any other value, so that nothing is silently
 computed differently.
 """
@@ -100,98 +100,149 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-def _conv_padding(padding, kernel_size, stride):
-    """PyTorch's ``padding`` (int, pair, "valid" or "same") as a pair of ints.
-    "same" is supported for stride 1 and odd kernels (symmetric padding)."""
-    if padding == "valid":
-        return (0, 0)
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _groups(groups, in_channels, out_channels):
+    """``groups`` as an int >= 1 that divides both channel counts (ValueError naming the argument)."""
+    groups = _positive_int(groups, "groups")
+    for name, c in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if c % groups:
+            raise ValueError(f"{name}: expected a multiple of groups = {groups}, got {c}")
+    return groups
+
+
+def _conv_padding(padding, kernel_size, stride, dilation):
+    """PyTorch's ``padding`` (int, pair, "valid" or "same") as (pad for F.conv2d, pad for F.pad).
+
+    The first is a pair of ints or "same" (F.conv2d pads an odd total with the
+    extra row/column at the bottom/right); the second is PyTorch's
+    ``_reversed_padding_repeated_twice`` (left, right, top, bottom), what a
+    ``padding_mode`` other than "zeros" pads with before a conv with padding 0.
+    """
     if padding == "same":
         if stride != (1, 1):
-            raise ValueError(f"padding: 'same' needs stride 1, got stride {stride}")
-        if any(k % 2 == 0 for k in kernel_size):
-            raise ValueError(f"padding: tinygen supports 'same' only for odd kernels, got kernel_size {kernel_size}")
-        return (kernel_size[0] // 2, kernel_size[1] // 2)
-    return _pair(padding, "padding", 0)
+            raise ValueError(f"padding: 'same' needs stride 1 (as in PyTorch), got stride {stride}")
+        total = [d * (k - 1) for d, k in zip(dilation, kernel_size)]  # the dilated kernel, less one
+        (th, tw) = total
+        return "same", (tw // 2, tw - tw // 2, th // 2, th - th // 2)
+    pair = (0, 0) if padding == "valid" else _pair(padding, "padding", 0)
+    return pair, (pair[1], pair[1], pair[0], pair[0])
+
+
+def _conv_repr(m, output_padding=(0, 0)):
+    """PyTorch's ``_ConvNd.extra_repr``: the options that differ from their defaults."""
+    s = f"{m.in_channels}, {m.out_channels}, kernel_size={m.kernel_size}, stride={m.stride}"
+    if m.padding != (0, 0):
+        s += f", padding={m.padding}"
+    if m.dilation != (1, 1):
+        s += f", dilation={m.dilation}"
+    if output_padding != (0, 0):
+        s += f", output_padding={output_padding}"
+    if m.groups != 1:
+        s += f", groups={m.groups}"
+    if m.bias is None:
+        s += ", bias=False"
+    if m.padding_mode != "zeros":
+        s += f", padding_mode={m.padding_mode}"
+    return s
 
 
 class Conv2d(Module):
-    """2-D convolution, (N, C_in, H, W) -> (N, C_out, Ho, Wo), as ``torch.nn.Conv2d``;
-    see ``functional.conv2d``. Ho = floor((H + 2 pH - kH) / sH) + 1.
+    """2-D convolution, (N, C_in, H, W) or unbatched (C_in, H, W) -> (N, C_out, Ho, Wo),
+    as ``torch.nn.Conv2d``; see ``functional.conv2d``.
+    Ho = floor((H + 2 pH - dH (kH - 1) - 1) / sH) + 1 (likewise Wo).
 
-    weight: (out_channels, in_channels, kH, kW); bias: (out_channels,) or None.
-    ``kernel_size``, ``stride``, ``padding`` are stored as pairs, as PyTorch.
+    weight: (out_channels, in_channels // groups, kH, kW); bias: (out_channels,)
+    or None; PyTorch's default init, from that fan-in ((in_channels // groups) kH kW).
+    ``kernel_size``, ``stride``, ``dilation`` (and an int ``padding``) are
+    stored as pairs, as PyTorch.
+
+    ``padding``: int, pair, "valid" or "same" (stride 1; an odd total puts the
+    extra row/column at the bottom/right, as PyTorch). ``dilation``: taps
+    dilation apart. ``groups``: in_channels and out_channels split into this
+    many independent groups. ``padding_mode``: "zeros" (default), or
+    "reflect", "replicate", "circular": the input is padded with
+    ``F.pad(input, (pW, pW, pH, pH), padding_mode)`` first and then convolved
+    with padding 0, as PyTorch does.
 
     Raises:
-        ValueError: a bad size, or ``dilation``/``groups``/``padding_mode`` other than
-            PyTorch's defaults (tinygen has no dilated or grouped convolutions).
+        ValueError: a bad size; ``groups`` not dividing in_channels or out_channels
+            (naming that argument); an unknown ``padding_mode``; "same" with a stride.
+
+    Source: ``torch.nn.Conv2d`` (its ``_conv_forward`` and ``extra_repr``).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__()
-        _unsupported("dilation", _pair(dilation, "dilation", 1), (1, 1))
-        _unsupported("groups", groups, 1)
-        _unsupported("padding_mode", padding_mode, "zeros")
         self.in_channels = _positive_int(in_channels, "in_channels")
         self.out_channels = _positive_int(out_channels, "out_channels")
+        self.groups = _groups(groups, self.in_channels, self.out_channels)
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"padding_mode: expected one of {_PADDING_MODES}, got {padding_mode!r}")
+        self.padding_mode = padding_mode
         self.kernel_size = _pair(kernel_size, "kernel_size", 1)
         self.stride = _pair(stride, "stride", 1)
-        self._padding = _conv_padding(padding, self.kernel_size, self.stride)
+        self.dilation = _pair(dilation, "dilation", 1)
+        self._padding, self._reversed_padding_repeated_twice = _conv_padding(
+            padding, self.kernel_size, self.stride, self.dilation)
         self.padding = padding if isinstance(padding, str) else self._padding
-        self.dilation, self.groups, self.padding_mode = (1, 1), 1, padding_mode
-        _weight_and_bias(self, (out_channels, in_channels, *self.kernel_size), out_channels, bias, dtype)
+        _weight_and_bias(self, (self.out_channels, self.in_channels // self.groups, *self.kernel_size),
+                         self.out_channels, bias, dtype)
         _placed(self, device)
 
     def forward(self, input):
-        return F.conv2d(input, self.weight, self.bias, self.stride, self._padding)
+        if self.padding_mode != "zeros":
+            return F.conv2d(F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode),
+                            self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return F.conv2d(input, self.weight, self.bias, self.stride, self._padding, self.dilation, self.groups)
 
     def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self._padding != (0, 0):
-            s += f", padding={self.padding}"
-        return s + ("" if self.bias is not None else ", bias=False")
+        return _conv_repr(self)
 
 
 class ConvTranspose2d(Module):
-    """Transposed convolution, (N, C_in, H, W) -> (N, C_out, Ho, Wo), as
-    ``torch.nn.ConvTranspose2d``; see ``functional.conv_transpose2d``.
-    Ho = (H - 1) sH - 2 pH + kH + output_padding.
+    """Transposed convolution, (N, C_in, H, W) or unbatched (C_in, H, W) -> (N, C_out, Ho, Wo),
+    as ``torch.nn.ConvTranspose2d``; see ``functional.conv_transpose2d``.
+    Ho = (H - 1) sH - 2 pH + dH (kH - 1) + output_padding + 1 (likewise Wo).
 
-    weight: (in_channels, out_channels, kH, kW) (PyTorch's layout); bias: (out_channels,) or None.
+    weight: (in_channels, out_channels // groups, kH, kW) (PyTorch's layout);
+    bias: (out_channels,) or None; PyTorch's default init, from that weight's
+    fan-in ((out_channels // groups) kH kW, as PyTorch computes it).
+    ``groups`` and ``dilation`` as in :class:`Conv2d`.
 
     Raises:
-        ValueError: a bad size, or ``groups``/``dilation``/``padding_mode`` other than
-            PyTorch's defaults.
+        ValueError: a bad size; ``groups`` not dividing in_channels or out_channels
+            (naming that argument); ``padding_mode`` other than "zeros" (PyTorch
+            supports only "zeros" for transposed convolutions too).
+
+    Source: ``torch.nn.ConvTranspose2d``.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
                  groups=1, bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
         super().__init__()
-        _unsupported("groups", groups, 1)
-        _unsupported("dilation", _pair(dilation, "dilation", 1), (1, 1))
         _unsupported("padding_mode", padding_mode, "zeros")
         self.in_channels = _positive_int(in_channels, "in_channels")
         self.out_channels = _positive_int(out_channels, "out_channels")
+        self.groups = _groups(groups, self.in_channels, self.out_channels)
         self.kernel_size = _pair(kernel_size, "kernel_size", 1)
         self.stride = _pair(stride, "stride", 1)
         self.padding = _pair(padding, "padding", 0)
         self.output_padding = _pair(output_padding, "output_padding", 0)
-        self.dilation, self.groups, self.padding_mode = (1, 1), 1, padding_mode
-        _weight_and_bias(self, (in_channels, out_channels, *self.kernel_size), out_channels, bias, dtype)
+        self.dilation = _pair(dilation, "dilation", 1)
+        self.padding_mode = padding_mode
+        _weight_and_bias(self, (self.in_channels, self.out_channels // self.groups, *self.kernel_size),
+                         self.out_channels, bias, dtype)
         _placed(self, device)
 
     def forward(self, input):
-        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, self.output_padding)
+        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                  self.groups, self.dilation)
 
     def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.output_padding != (0, 0):
-            s += f", output_padding={self.output_padding}"
-        return s + ("" if self.bias is not None else ", bias=False")
+        return _conv_repr(self, self.output_padding)
 
 
 class UpsampleConv2d(Module):
@@ -395,30 +446,24 @@ class Softmax(Module):
     see ``functional.softmax``. dim=None picks PyTorch's legacy default (0 for
     1-D and 3-D inputs, else 1) with a warning."""
 
+    _function = staticmethod(F.softmax)
+
     def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
 
     def forward(self, input):
-        return F.softmax(input, _softmax_dim(self.dim, input.ndim, "Softmax"))
+        return self._function(input, _softmax_dim(self.dim, input.ndim, type(self).__name__))
 
     def extra_repr(self):
         return f"dim={self.dim}"
 
 
-class LogSoftmax(Module):
+class LogSoftmax(Softmax):
     """x - logsumexp(x) along ``dim``, computed stably, any shape, as ``torch.nn.LogSoftmax``;
     see ``functional.log_softmax``. dim=None as :class:`Softmax`."""
 
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input):
-        return F.log_softmax(input, _softmax_dim(self.dim, input.ndim, "LogSoftmax"))
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
+    _function = staticmethod(F.log_softmax)
 
 
 # ---------------------------------------------------------------- shape, pooling, dropout
@@ -508,54 +553,84 @@ class Upsample(Module):
         return f"{what}, mode='{self.mode}'"
 
 
+def _bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
+
+
 class _Pool2d(Module):
-    _pool = None  # the functional op, set by each subclass
-
-    def forward(self, input):
-        return type(self)._pool(input, self.kernel_size, self.stride, self.padding)
-
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class AvgPool2d(_Pool2d):
-    """Average pooling, as ``torch.nn.AvgPool2d``; see ``functional.avg_pool2d``
-    (padding counts as zeros: PyTorch's count_include_pad=True).
+    """Average pooling, as ``torch.nn.AvgPool2d``; see ``functional.avg_pool2d``.
+
+    (N, C, H, W) or unbatched (C, H, W) -> (N, C, Ho, Wo), Ho = floor((H + 2 pH - kH) / sH) + 1
+    (ceil with ``ceil_mode``; a last window must start inside the input or its
+    left padding). ``count_include_pad``: divide by the whole window, padding
+    included (default), or only by its elements inside the input.
+    ``divisor_override``: an int >= 1 to divide every window's sum by instead.
+    ``extra_repr`` shows kernel_size, stride and padding only, as PyTorch's.
 
     Raises:
-        ValueError: ``ceil_mode``, ``count_include_pad`` or ``divisor_override``
-            other than PyTorch's defaults.
+        ValueError: ``ceil_mode``/``count_include_pad`` not a bool, or
+            ``divisor_override`` neither None nor an int >= 1 (here, at
+            construction); bad sizes (in forward, from ``functional.avg_pool2d``).
+
+    Source: ``torch.nn.AvgPool2d``.
     """
-    _pool = staticmethod(F.avg_pool2d)
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
         super().__init__()
-        _unsupported("ceil_mode", ceil_mode, False)
-        _unsupported("count_include_pad", count_include_pad, True)
-        _unsupported("divisor_override", divisor_override, None)
+        if divisor_override is not None and (isinstance(divisor_override, bool) or
+                                             not isinstance(divisor_override, (int, np.integer)) or
+                                             divisor_override < 1):
+            raise ValueError(f"divisor_override: expected None or an int >= 1, got {divisor_override!r}")
         self.kernel_size, self.padding = kernel_size, padding
         self.stride = kernel_size if stride is None else stride
-        self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
+        self.ceil_mode = _bool(ceil_mode, "ceil_mode")
+        self.count_include_pad = _bool(count_include_pad, "count_include_pad")
+        self.divisor_override = divisor_override
+
+    def forward(self, input):
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
 
 
 class MaxPool2d(_Pool2d):
     """Max pooling, as ``torch.nn.MaxPool2d``; see ``functional.max_pool2d``.
 
+    (N, C, H, W) or unbatched (C, H, W) -> (N, C, Ho, Wo), sizes as :class:`AvgPool2d`
+    (``ceil_mode`` likewise). ``return_indices``: forward returns (output,
+    indices), each maximum's flat index row * W + column into its input plane
+    (int64), as PyTorch's. ``extra_repr`` as PyTorch's: kernel_size, stride,
+    padding, dilation and ceil_mode.
+
     Raises:
-        ValueError: ``dilation``, ``return_indices`` or ``ceil_mode`` other than
-            PyTorch's defaults.
+        ValueError: ``dilation`` other than 1 (tinygen has no dilated pooling);
+            ``return_indices``/``ceil_mode`` not a bool; bad sizes (in forward).
+
+    Source: ``torch.nn.MaxPool2d``.
     """
-    _pool = staticmethod(F.max_pool2d)
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
         _unsupported("dilation", _pair(dilation, "dilation", 1), (1, 1))
-        _unsupported("return_indices", return_indices, False)
-        _unsupported("ceil_mode", ceil_mode, False)
         self.kernel_size, self.padding = kernel_size, padding
         self.stride = kernel_size if stride is None else stride
-        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
+        self.dilation = dilation
+        self.return_indices = _bool(return_indices, "return_indices")
+        self.ceil_mode = _bool(ceil_mode, "ceil_mode")
+
+    def forward(self, input):
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+    def extra_repr(self):
+        return super().extra_repr() + f", dilation={self.dilation}, ceil_mode={self.ceil_mode}"
 
 
 class Dropout(Module):
@@ -713,7 +788,77 @@ def _container_index(idx, n, name):
     return int(idx) % n
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: children named "0", "1", ... in order,
+    list-like access, and renumbering after an insertion or deletion (as PyTorch)."""
+
+    def _set_modules(self, mods):
+        for k in list(self._modules):
+            delattr(self, k)
+        for i, m in enumerate(mods):
+            self.add_module(str(i), m)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return self._slice(idx)
+        return list(self._modules.values())[_container_index(idx, len(self), "idx")]
+
+    def __setitem__(self, idx, module):
+        self.add_module(list(self._modules)[_container_index(idx, len(self), "idx")], module)
+
+    def __delitem__(self, idx):
+        mods = list(self._modules.values())
+        if isinstance(idx, slice):
+            del mods[idx]
+        else:
+            del mods[_container_index(idx, len(mods), "idx")]
+        self._set_modules(mods)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(list(self._modules.values()))
+
+    def append(self, module):
+        """Add ``module`` at the end (named ``str(len(self))``); returns self."""
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        """Append every module of an iterable; returns self.
+
+        Raises:
+            TypeError: ``modules`` is a single Module rather than an iterable of them.
+        """
+        if isinstance(modules, Module) and not isinstance(modules, _ModuleSequence):
+            raise TypeError(f"modules: expected an iterable of Modules, got a {type(modules).__name__}")
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        """Insert ``module`` before position ``index``, as ``list.insert`` (children
+        renumbered "0", "1", ...); returns self.
+
+        Raises:
+            TypeError: ``module`` is not a Module.
+        """
+        if not isinstance(module, Module):
+            raise TypeError(f"module: expected a Module, got {type(module).__name__}")
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._set_modules(mods)
+        return self
+
+    def pop(self, key=-1):
+        """Remove and return the module at position ``key`` (the last by default)."""
+        m = self[key]
+        del self[key]
+        return m
+
+
+class Sequential(_ModuleSequence):
     """Run modules in order, as ``torch.nn.Sequential``: ``Sequential(m0, m1, ...)``
     (children named "0", "1", ...) or ``Sequential(OrderedDict(name=module, ...))``.
 
@@ -735,67 +880,8 @@ class Sequential(Module):
             for i, m in enumerate(args):
                 self.add_module(str(i), m)
 
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return Sequential(OrderedDict(list(self._modules.items())[idx]))
-        return list(self._modules.values())[_container_index(idx, len(self), "idx")]
-
-    def __setitem__(self, idx, module):
-        key = list(self._modules)[_container_index(idx, len(self), "idx")]
-        self.add_module(key, module)
-
-    def __delitem__(self, idx):
-        keys = list(self._modules)
-        for key in (keys[idx] if isinstance(idx, slice) else [keys[_container_index(idx, len(keys), "idx")]]):
-            delattr(self, key)
-        self._renumber()  # as PyTorch: the children are "0", "1", ... again
-
-
-    def _renumber(self, mods=None):
-        mods = list(self._modules.values()) if mods is None else mods
-        for k in list(self._modules):
-            delattr(self, k)
-        for i, m in enumerate(mods):
-            self.add_module(str(i), m)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(list(self._modules.values()))
-
-    def append(self, module):
-        """Add ``module`` at the end (named ``str(len(self))``); returns self."""
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, sequential):
-        """Append every module of an iterable; returns self."""
-        for m in sequential:
-            self.append(m)
-        return self
-
-    def insert(self, index, module):
-        """Insert ``module`` before position ``index`` (children renumbered "0", "1", ...); returns self.
-
-        Raises:
-            TypeError: ``module`` is not a Module. IndexError: ``index`` out of range.
-        """
-        if not isinstance(module, Module):
-            raise TypeError(f"module: expected a Module, got {type(module).__name__}")
-        n = len(self)
-        if not -n <= index <= n:
-            raise IndexError(f"index: expected a position in [{-n}, {n}], got {index}")
-        mods = list(self._modules.values())
-        mods.insert(index + n if index < 0 else index, module)
-        self._renumber(mods)
-        return self
-
-    def pop(self, key):
-        """Remove and return the module at position ``key``."""
-        m = self[key]
-        del self[key]
-        return m
+    def _slice(self, idx):
+        return Sequential(OrderedDict(list(self._modules.items())[idx]))
 
     def forward(self, input):
         for m in self._modules.values():
@@ -803,7 +889,7 @@ class Sequential(Module):
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules, registered as children "0", "1", ..., as ``torch.nn.ModuleList``:
     their parameters appear in the parent's ``parameters()`` and ``state_dict()``.
 
@@ -821,70 +907,14 @@ class ModuleList(Module):
         if modules is not None:
             self.extend(modules)
 
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return ModuleList(list(self._modules.values())[idx])
-        return self._modules[str(_container_index(idx, len(self), "idx"))]
-
-    def __setitem__(self, idx, module):
-        self.add_module(str(_container_index(idx, len(self), "idx")), module)
-
-    def __delitem__(self, idx):
-        mods = list(self._modules.values())
-        if isinstance(idx, slice):
-            del mods[idx]
-        else:
-            del mods[_container_index(idx, len(mods), "idx")]
-        self._reset(mods)
-
-    def _reset(self, mods):
-        for k in list(self._modules):
-            delattr(self, k)
-        for i, m in enumerate(mods):
-            self.add_module(str(i), m)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(list(self._modules.values()))
+    def _slice(self, idx):
+        return ModuleList(list(self._modules.values())[idx])
 
     def __iadd__(self, modules):
         return self.extend(modules)
 
     def __add__(self, other):
         return ModuleList(list(self) + list(other))
-
-    def append(self, module):
-        """Add ``module`` at the end; returns self."""
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        """Append every module of an iterable; returns self.
-
-        Raises:
-            TypeError: ``modules`` is not iterable (e.g. a single Module).
-        """
-        if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
-            raise TypeError(f"modules: expected an iterable of Modules, got a {type(modules).__name__}")
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index, module):
-        """Insert ``module`` before position ``index`` (as ``list.insert``)."""
-        if not isinstance(module, Module):
-            raise TypeError(f"module: expected a Module, got {type(module).__name__}")
-        mods = list(self._modules.values())
-        mods.insert(index, module)
-        self._reset(mods)
-
-    def pop(self, key=-1):
-        """Remove and return the module at position ``key`` (the last by default)."""
-        m = self[key]
-        del self[key]
-        return m
 
     def forward(self, *args, **kwargs):
         """ModuleList has no forward (as PyTorch): iterate over it.

@@ -32,6 +32,18 @@ def _take_along(input, indices, dim, keepdim):
     return values
 
 
+def _select(input, dim, keepdim, elementwise, whole, arg):
+    """The three forms of max/min, with ``elementwise`` (maximum/minimum), ``whole``
+    (amax/amin) and ``arg`` (argmax/argmin) the pieces that differ."""
+    if isinstance(dim, Tensor):
+        return elementwise(input, dim)
+    if dim is None:
+        return whole(input)
+    i = arg(input, dim, keepdim=True)
+    values = _take_along(input, i.data, dim, keepdim)
+    return MaxMin(values, i if keepdim else _index_tensor(i.data.squeeze(normalize_axis(dim, input.ndim)[0])))
+
+
 def max(input, dim=None, keepdim=False):
     """The maximum, three ways, as ``torch.max``:
 
@@ -39,22 +51,13 @@ def max(input, dim=None, keepdim=False):
     * ``max(input, dim, keepdim=False)``: a ``(values, indices)`` named tuple along
       ``dim``; the gradient goes to the selected (first maximal) entry;
     * ``max(input, other)`` with a Tensor ``other``: the elementwise :func:`maximum`.
+
+    Raises:
+        ValueError: ``dim`` out of range.
     """
-    if isinstance(dim, Tensor):
-        return maximum(input, dim)
-    if dim is None:
-        return amax(input)
-    i = argmax(input, dim, keepdim=True)
-    values = _take_along(input, i.data, dim, keepdim)
-    return MaxMin(values, i if keepdim else _index_tensor(i.data.squeeze(normalize_axis(dim, input.ndim)[0])))
+    return _select(input, dim, keepdim, maximum, amax, argmax)
 
 
 def min(input, dim=None, keepdim=False):
-    """The minimum, as ``torch.min``; the three forms of :func:`max`."""
-    if isinstance(dim, Tensor):
-        return minimum(input, dim)
-    if dim is None:
-        return amin(input)
-    i = argmin(input, dim, keepdim=True)
-    values = _take_along(input, i.data, dim, keepdim)
-    return MaxMin(values, i if keepdim else _index_tensor(i.data.squeeze(normalize_axis(dim, input.ndim)[0])))
+    """The minimum, as ``torch.min``: the three forms of :func:`max`, with the smallest entries."""
+    return _select(input, dim, keepdim, minimum, amin, argmin)
