@@ -466,7 +466,7 @@ def _backward_to_leaves(root, gradient, retain_graph, create_graph):
             queue.push(root.creator)
         while queue:
             f = queue.pop()
-            outputs, gys = _ready_grads(f, grads, consume=lambda y: True)
+            f_outputs, gys = _ready_grads(f, grads, consume=lambda y: True)
             for x, gx in _input_grads(f, gys, f.needs_grad):
                 _accumulate(grads, x, gx)
                 if x.creator is None:
@@ -474,7 +474,7 @@ def _backward_to_leaves(root, gradient, retain_graph, create_graph):
                 else:
                     queue.push(x.creator)
             _free(f, retain_graph)
-            del outputs
+            del f_outputs  # alive until f.backward has run (see _ready_grads)
     return [(t, grads[i][1]) for i, t in leaves.items() if t.requires_grad and i in grads]
 
 
@@ -495,7 +495,7 @@ def _backward_to_inputs(outputs, grad_outputs, inputs, retain_graph, create_grap
                 queue.push(y.creator)
         while queue:
             f = queue.pop()
-            outputs, gys = _ready_grads(f, grads, consume=lambda y: id(y) not in wanted)
+            f_outputs, gys = _ready_grads(f, grads, consume=lambda y: id(y) not in wanted)
             leads_to_input = tuple(x.requires_grad and (id(x) in wanted or x.creator in needed)
                                    for x in f.inputs)
             for x, gx in _input_grads(f, gys, leads_to_input):
@@ -503,7 +503,7 @@ def _backward_to_inputs(outputs, grad_outputs, inputs, retain_graph, create_grap
                 if x.creator in needed:
                     queue.push(x.creator)
             _free(f, retain_graph)
-            del outputs
+            del f_outputs  # alive until f.backward has run (see _ready_grads)
     return [grads[id(t)][1] if id(t) in grads else None for t in inputs]
 
 
