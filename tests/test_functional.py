@@ -57,6 +57,16 @@ def test_softmax_keyword_names_dtype_and_stability(device):
 
 
 @pytest.mark.parametrize("fn", [F.softmax, F.log_softmax])
+@pytest.mark.parametrize("shape,dim", [((4,), 0), ((2, 3), 1), ((2, 3, 4), 0), ((2, 3, 2, 2), 1)])
+def test_softmax_implicit_dim_follows_pytorchs_legacy_rule(fn, shape, dim):
+    """dim=None: PyTorch's _get_softmax_dim, dim 0 for a 0-, 1- or 3-D input, else dim 1."""
+    x = rand64(*shape, seed=3)
+    with pytest.warns(UserWarning, match="Implicit dimension"):
+        y = fn(x)
+    np.testing.assert_array_equal(y.numpy(), fn(x, dim).numpy())
+
+
+@pytest.mark.parametrize("fn", [F.softmax, F.log_softmax])
 def test_softmax_bad_dim(fn):
     with pytest.raises(ValueError, match=r"dim: expected an int in \[-2, 2\) for a 2-d input, got 2"):
         fn(rand64(3, 4), 2)

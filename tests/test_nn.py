@@ -636,6 +636,21 @@ def test_load_state_dict_strict_false_reports_keys():
     assert tuple(m.load_state_dict(m.state_dict())) == ([], [])
 
 
+def test_load_state_dict_strict_rejects_an_unexpected_key_alone():
+    """Every key present plus one the module lacks: a strict load raises (PyTorch's
+    "Unexpected key(s)") and changes nothing; strict=False loads and reports it."""
+    m = _nested()
+    before = m.state_dict()
+    new = {k: v + 1 for k, v in before.items()}
+    new["extra"] = np.zeros(1)
+    with pytest.raises(KeyError, match=r"missing keys \[\], unexpected keys \['extra'\]"):
+        m.load_state_dict(new)
+    assert all(np.array_equal(v, before[k]) for k, v in m.state_dict().items())
+    result = m.load_state_dict(new, strict=False)
+    assert result.missing_keys == [] and result.unexpected_keys == ["extra"]
+    assert all(np.array_equal(v, new[k]) for k, v in m.state_dict().items())
+
+
 def test_load_state_dict_without_num_batches_tracked_keeps_the_counter():
     """A state dict from before the counter existed (e.g. the shipped classifier
     weights) loads strictly, as PyTorch loads one without version metadata."""
@@ -825,6 +840,18 @@ def test_embedding_padding_idx():
     assert not frozen.weight.requires_grad and frozen(np.array([2])).numpy().tolist() == [[0.0, 0.0, 1.0]]
 
 
+def test_embedding_negative_padding_idx_counts_from_the_end():
+    """padding_idx=-1 is the last row (PyTorch stores it as num_embeddings - 1): that
+    id's output is masked and its row gets no gradient; the other rows do."""
+    tg.manual_seed(0)
+    e = nn.Embedding(5, 3, padding_idx=-1).double()
+    assert e.padding_idx == 4 and "padding_idx=4" in repr(e)
+    out = e(np.array([4, 0, 4]))
+    assert not out.numpy()[[0, 2]].any() and out.numpy()[1].any()
+    g, = tg.grad((out * out).sum() + out.sum(), e.weight)
+    assert not g.numpy()[4].any() and g.numpy()[0].all()
+
+
 # ---------------------------------------------------------------- loss modules
 def _loss_inputs():
     logits = tg.tensor(np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]]))
@@ -889,6 +916,18 @@ def test_softmax_modules():
     np.testing.assert_allclose(nn.Softmax(dim=0)(logits).numpy().sum(axis=0), [1.0, 1.0, 1.0], rtol=1e-14)
     with pytest.warns(UserWarning, match="implicit dimension"):
         np.testing.assert_allclose(nn.Softmax()(logits).numpy(), nn.Softmax(dim=1)(logits).numpy())
+
+
+def test_softmax_modules_implicit_dim_follows_pytorchs_legacy_rule():
+    """dim=None: PyTorch's _get_softmax_dim, dim 0 for a 1-D or 3-D input (an unbatched
+    (C, H, W) image), else dim 1."""
+    rng = np.random.default_rng(0)
+    for shape, dim in [((4,), 0), ((2, 3), 1), ((2, 3, 4), 0), ((2, 3, 2, 2), 1)]:
+        x = tg.tensor(rng.standard_normal(shape))
+        for cls in (nn.Softmax, nn.LogSoftmax):
+            with pytest.warns(UserWarning, match="implicit dimension"):
+                y = cls()(x)
+            np.testing.assert_array_equal(y.numpy(), cls(dim=dim)(x).numpy())
 
 
 # ---------------------------------------------------------------- BatchNorm: num_batches_tracked, momentum=None

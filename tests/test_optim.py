@@ -264,6 +264,18 @@ def test_maximize_amsgrad_rmsprop_variants_by_hand():
     np.testing.assert_allclose(p.numpy(), [-0.2 - 0.1 * (1 + 1 / np.sqrt(0.5))], rtol=1e-14)
 
 
+def test_rmsprop_centered_subtracts_the_squared_gradient_mean_by_hand():
+    """v' = v - ḡ^2 with ḡ != 1 (at ḡ = 1, ḡ and ḡ^2 agree and a missing square goes unseen)."""
+    p = nn.Parameter(np.array([0.0]))
+    opt = optim.RMSprop([p], lr=0.1, alpha=0.5, eps=0.0, centered=True)
+    p.grad = tg.tensor(np.array([4.0]))
+    opt.step()  # v = 8, ḡ = 2, v' = 4: step -0.1 * 4 / 2
+    np.testing.assert_allclose(p.numpy(), [-0.2], rtol=1e-15)
+    p.grad = tg.tensor(np.array([1.0]))
+    opt.step()  # v = 4.5, ḡ = 1.5, v' = 2.25: step -0.1 * 1 / 1.5
+    np.testing.assert_allclose(p.numpy(), [-0.2 - 0.1 / 1.5], rtol=1e-14)
+
+
 # ---------------------------------------------------------------- param_groups, state, state_dict
 def test_two_param_groups_with_their_own_lr():
     a, b = nn.Parameter(np.array([1.0])), nn.Parameter(np.array([1.0]))
@@ -408,3 +420,16 @@ def test_cosine_annealing_resumes_from_its_state_dict():
     with pytest.raises(KeyError, match="initial_lr"):
         optim.lr_scheduler.CosineAnnealingLR(optim.SGD([tg.tensor(np.ones(1), requires_grad=True)]), 5,
                                              last_epoch=4)
+
+
+def test_a_new_scheduler_keeps_the_groups_initial_lr():
+    """last_epoch=-1 sets initial_lr only where a group lacks it (PyTorch's setdefault):
+    a second schedule on an optimizer a first one has decayed starts from the original rate."""
+    opt = optim.SGD([tg.tensor(np.ones(1), requires_grad=True)], lr=0.1)
+    first = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4)
+    first.step()
+    first.step()  # t = 2 of 4: lr = 0.1 (1 + cos(pi / 2)) / 2 = 0.05
+    np.testing.assert_allclose(opt.param_groups[0]["lr"], 0.05, rtol=1e-12)
+    second = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=2)
+    assert second.base_lrs == [0.1] and opt.param_groups[0]["initial_lr"] == 0.1
+    np.testing.assert_allclose(second.get_last_lr(), [0.05], rtol=1e-12)  # epoch 0: the current lr

@@ -93,7 +93,7 @@ def _norm(x, p=2, dim=None, keepdim=False):
     ``torch.Tensor.norm`` for a number p >= 1. Its gradient is undefined at 0."""
     if p == 2:
         return reduce.sum(x * x, dim, keepdim) ** 0.5
-    return reduce.sum(x ** p, dim, keepdim) ** (1.0 / p)
+    return reduce.sum(arith.abs(x) ** p, dim, keepdim) ** (1.0 / p)
 
 
 def _masked_fill(x, mask, value):
