@@ -914,7 +914,7 @@ def test_softmax_modules():
     np.testing.assert_allclose(nn.LogSoftmax(dim=-1)(logits).numpy(),
                                np.log(e / e.sum(axis=1, keepdims=True)), rtol=1e-13)
     np.testing.assert_allclose(nn.Softmax(dim=0)(logits).numpy().sum(axis=0), [1.0, 1.0, 1.0], rtol=1e-14)
-    with pytest.warns(UserWarning, match="implicit dimension"):
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
         np.testing.assert_allclose(nn.Softmax()(logits).numpy(), nn.Softmax(dim=1)(logits).numpy())
 
 
@@ -925,7 +925,7 @@ def test_softmax_modules_implicit_dim_follows_pytorchs_legacy_rule():
     for shape, dim in [((4,), 0), ((2, 3), 1), ((2, 3, 4), 0), ((2, 3, 2, 2), 1)]:
         x = tg.tensor(rng.standard_normal(shape))
         for cls in (nn.Softmax, nn.LogSoftmax):
-            with pytest.warns(UserWarning, match="implicit dimension"):
+            with pytest.warns(UserWarning, match="Implicit dimension choice"):
                 y = cls()(x)
             np.testing.assert_array_equal(y.numpy(), cls(dim=dim)(x).numpy())
 

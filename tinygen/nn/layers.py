@@ -433,14 +433,6 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
-def _softmax_dim(dim, ndim, name):
-    if dim is not None:
-        return dim
-    warnings.warn(f"{name}: implicit dimension choice is deprecated in PyTorch; pass dim", UserWarning,
-                  stacklevel=3)
-    return 0 if ndim in (0, 1, 3) else 1
-
-
 class Softmax(Module):
     """exp(x) / sum(exp(x)) along ``dim``, any shape, as ``torch.nn.Softmax``;
     see ``functional.softmax``. dim=None picks PyTorch's legacy default (0 for
@@ -453,7 +445,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, input):
-        return self._function(input, _softmax_dim(self.dim, input.ndim, type(self).__name__))
+        return self._function(input, self.dim)  # dim=None: F's legacy rule, with its warning
 
     def extra_repr(self):
         return f"dim={self.dim}"
