@@ -28,17 +28,16 @@ import tinygen.nn.functional as F
 from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_train_test
-from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.run import RunDir, bounded, lesson_parser, parse_args, positive_float
 from tinygen.utils.train import evaluate, fit, map_batches
 
 parser = lesson_parser("Linear autoencoder vs PCA on Fashion-MNIST (slides 003)", steps=30000,
                        batch_size=256, out=os.path.join("runs", "01_linear_ae_pca"),
                        datasets=("fashion-mnist", "mnist"))  # labelled, with a test split
-parser.add_argument("--k", type=int, default=32, help="the larger code size (k = 2 is always trained too)")
-parser.add_argument("--lr", type=float, default=3e-3, help="Adam's initial learning rate (cosine decay to 0)")
+parser.add_argument("--k", type=bounded(int, 3, 783), default=32,
+                    help="the larger code size, smaller than the 784 pixels (k = 2 is always trained too)")
+parser.add_argument("--lr", type=positive_float, default=3e-3, help="Adam's initial learning rate (cosine decay to 0)")
 args = parse_args(parser, quick={"steps": 20, "batch_size": 32})
-if not 2 < args.k < 784:
-    parser.error(f"--k: expected an integer with 2 < k < 784 (a code smaller than the 784 pixels), got {args.k}")
 tg.manual_seed(args.seed)
 run = RunDir(args.out)
 
@@ -161,12 +160,11 @@ for k, steps in ((2, max(args.steps // 4, 1)), (args.k, args.steps)):
         schedule.step()
         return {"loss": loss.item()}
 
-    t0 = time.perf_counter()
     histories[f"k={k}"] = fit(step, batches, steps, run, name=f"ae_k{k}", models={"ae": model},
                               optimizers={"adam": opt}, state={"schedule": schedule}, resume=args.resume,
                               device=args.device,
                               print_every=5 if args.quick else 1000)
-    train_seconds += time.perf_counter() - t0
+    train_seconds += histories[f"k={k}"].seconds
     model.eval()
     ae_mse = evaluate(lambda x, model=model: {"mse": F.mse_loss(model(x), x)}, X_test, device=args.device)["mse"]
     pca_mse = float(np.mean((pca_reconstruct(X_test, k) - X_test) ** 2))

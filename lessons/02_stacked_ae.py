@@ -23,7 +23,6 @@
 
 # %%
 import os
-import time
 
 import numpy as np
 
@@ -32,20 +31,17 @@ import tinygen.nn.functional as F
 from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_train_test
-from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.run import RunDir, int_list, lesson_parser, parse_args, positive_float, positive_int
 from tinygen.utils.train import evaluate, fit, map_batches
 
 parser = lesson_parser("Stacked autoencoder: tied weights, greedy layer-wise training (slides 003)",
                        steps=10000, batch_size=128, out=os.path.join("runs", "02_stacked_ae"),
                        datasets=("fashion-mnist", "mnist"))  # labelled, with a test split
-parser.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate for the autoencoders")
-parser.add_argument("--labels-per-class", type=lambda s: [int(v) for v in s.split(",")], default=[10, 100],
+parser.add_argument("--lr", type=positive_float, default=1e-3, help="Adam's learning rate for the autoencoders")
+parser.add_argument("--labels-per-class", type=int_list(1), default=[10, 100],
                     help="comma-separated: labelled training images per class for the classifier heads")
-parser.add_argument("--head-steps", type=int, default=1000, help="training steps of each classifier head")
-args = parse_args(parser, quick={"steps": 10, "batch_size": 32, "head_steps": 5, "labels_per_class": [2, 10]},
-                  positive=("head_steps",))
-if min(args.labels_per_class) < 1:
-    parser.error(f"--labels-per-class: expected integers >= 1, got {args.labels_per_class}")
+parser.add_argument("--head-steps", type=positive_int, default=1000, help="training steps of each classifier head")
+args = parse_args(parser, quick={"steps": 10, "batch_size": 32, "head_steps": 5, "labels_per_class": [2, 10]})
 tg.manual_seed(args.seed)
 run = RunDir(args.out)
 HIDDEN, CODE = 256, 64
@@ -128,8 +124,11 @@ print(f"W is listed {sum(p is enc1.weight for p in greedy.parameters())} time(s)
 # ## 3. Greedy layer-wise pre-training
 #
 # Before good initialisations, ReLUs and Adam, deep autoencoders were hard
-# to train from scratch, and Hinton & Salakhutdinov (2006) trained them one
-# layer at a time (slides 003, "Greedy layer-wise training"):
+# to train from scratch, so they were trained one layer at a time (slides
+# 003, "Greedy layer-wise training"). Hinton & Salakhutdinov (2006) did it
+# with stacked RBMs, then unrolled them into a deep autoencoder; stacking
+# autoencoders themselves, as here, is Bengio et al. (2007, "Greedy
+# Layer-Wise Training of Deep Networks"):
 # 1. a shallow tied AE x -> h1 -> x̂ (784-256-784) learns to reconstruct pixels;
 # 2. its codes h1 = relu(W1 x + b1), computed once for the whole training set
 #    without a graph (layer 1 is frozen now), become the data of a second
@@ -157,9 +156,11 @@ def train_ae(model, data, steps, name):
     """Adam on MSE for ``steps`` steps over the rows of ``data``; returns the stage's log."""
     opt = optim.Adam(model.parameters(), lr=args.lr)
     batches = Batches(data, batch_size=min(args.batch_size, len(data)), seed=args.seed)
-    return fit(ae_step(model, opt), batches, steps, run, name=name, models={"model": model},
-               optimizers={"adam": opt}, resume=args.resume, device=args.device,
-               print_every=5 if args.quick else 500)
+    history = fit(ae_step(model, opt), batches, steps, run, name=name, models={"model": model},
+                  optimizers={"adam": opt}, resume=args.resume, device=args.device,
+                  print_every=5 if args.quick else 500)
+    stage_seconds[name] = history.seconds      # training seconds, over every --resume
+    return history
 
 
 steps1, steps2 = int(0.4 * args.steps), int(0.3 * args.steps)
@@ -167,7 +168,7 @@ steps3 = args.steps - steps1 - steps2
 enc2, dec2 = greedy.encoder[2], greedy.decoder[0]
 layer1 = nn.Sequential(enc1, nn.ReLU(), dec1, nn.Sigmoid())          # 784-256-784
 layer2 = nn.Sequential(enc2, dec2, nn.ReLU())                        # 256-64-256 (h1 >= 0)
-t0 = time.perf_counter()
+stage_seconds = {}
 hist = {"greedy: layer 1 alone": train_ae(layer1, X, steps1, "layer1")}
 H1 = map_batches(lambda x: F.relu(enc1(x)), X, device=args.device)   # frozen layer-1 codes, (N, 256)
 train_ae(layer2, H1, steps2, "layer2")
@@ -194,7 +195,7 @@ hist["greedy: stack, fine-tuned"] = [{**r, "step": r["step"] + steps1 + steps2}
 # %%
 hist["end-to-end, tied"] = train_ae(tied, X, args.steps, "tied")
 hist["end-to-end, untied"] = train_ae(untied, X, args.steps, "untied")
-train_seconds = time.perf_counter() - t0
+train_seconds = sum(stage_seconds.values())
 results = {"greedy_no_finetune": mse_stacked_only}
 for name, model in (("greedy", greedy), ("tied", tied), ("untied", untied)):
     results[name] = test_mse(model)
@@ -217,7 +218,8 @@ print(f"test MSE: greedy stack {mse_stacked_only:.5f} before and {results['greed
 # - End-to-end training needs no staging at all: with ReLUs, a sensible
 #   init and Adam, the deep stack trains directly, which is why the slides
 #   call greedy training "not used very well these days" (it was essential
-#   with sigmoid units and plain SGD; Hinton & Salakhutdinov 2006).
+#   with sigmoid units and plain SGD: Hinton & Salakhutdinov 2006 with RBMs,
+#   Bengio et al. 2007 with autoencoders).
 # - Untying doubles the weights: more freedom to fit, no built-in
 #   regularisation, twice the memory.
 

@@ -17,7 +17,6 @@
 
 # %%
 import os
-import time
 
 import numpy as np
 
@@ -26,15 +25,15 @@ import tinygen.nn.functional as F
 from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_train_test
-from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.run import RunDir, lesson_parser, parse_args, positive_float, positive_int
 from tinygen.utils.train import evaluate, fit, map_batches
 
 parser = lesson_parser("Convolutional autoencoder on Fashion-MNIST", steps=2000,
                        out=os.path.join("runs", "03_conv_ae"),
                        datasets=("fashion-mnist", "mnist"))  # labelled, with a test split
-parser.add_argument("--lr", type=float, default=2e-3)
-parser.add_argument("--code-channels", type=int, default=4, help="feature maps of the 7x7 code")
-args = parse_args(parser, quick={"steps": 5, "batch_size": 16}, positive=("code_channels",))
+parser.add_argument("--lr", type=positive_float, default=2e-3)
+parser.add_argument("--code-channels", type=positive_int, default=4, help="feature maps of the 7x7 code")
+args = parse_args(parser, quick={"steps": 5, "batch_size": 16})
 tg.manual_seed(args.seed)
 
 # %% [markdown]
@@ -141,11 +140,10 @@ def step(x):
 
 
 run = RunDir(args.out)
-t0 = time.perf_counter()
-fit(step, Batches(x_train, batch_size=args.batch_size, seed=args.seed), args.steps, run, name="train",
-    models={"encoder": encoder, "decoder": decoder}, optimizers={"adam": opt}, resume=args.resume,
-    device=args.device, print_every=1 if args.quick else 250, checkpoint_every=500)
-train_seconds = time.perf_counter() - t0
+history = fit(step, Batches(x_train, batch_size=args.batch_size, seed=args.seed), args.steps, run, name="train",
+              models={"encoder": encoder, "decoder": decoder}, optimizers={"adam": opt}, resume=args.resume,
+              device=args.device, print_every=1 if args.quick else 250, checkpoint_every=500)
+train_seconds = history.seconds                # training seconds, over every --resume
 
 # %% [markdown]
 # ## 4. Results

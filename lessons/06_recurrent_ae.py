@@ -21,7 +21,6 @@
 
 # %%
 import os
-import time
 
 import numpy as np
 
@@ -30,17 +29,17 @@ import tinygen.nn.functional as F
 from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_train_test
-from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.run import RunDir, lesson_parser, parse_args, positive_float, positive_int
 from tinygen.utils.train import evaluate, fit, map_batches
 
 parser = lesson_parser("Recurrent autoencoder on Fashion-MNIST rows (Hands-On ML ch. 17)", steps=1800,
                        batch_size=128, out=os.path.join("runs", "06_recurrent_ae"),
                        datasets=("fashion-mnist", "mnist"))  # labelled, with a test split
 parser.add_argument("--cell", default="gru", choices=["gru", "lstm"], help="recurrent cell of both RNNs")
-parser.add_argument("--hidden", type=int, default=128, help="hidden state size of both RNNs")
-parser.add_argument("--code", type=int, default=32, help="code (bottleneck) size")
-parser.add_argument("--lr", type=float, default=2e-3)
-args = parse_args(parser, quick={"steps": 4, "batch_size": 16, "hidden": 16}, positive=("hidden", "code"))
+parser.add_argument("--hidden", type=positive_int, default=128, help="hidden state size of both RNNs")
+parser.add_argument("--code", type=positive_int, default=32, help="code (bottleneck) size")
+parser.add_argument("--lr", type=positive_float, default=2e-3)
+args = parse_args(parser, quick={"steps": 4, "batch_size": 16, "hidden": 16})
 tg.manual_seed(args.seed)
 
 # %% [markdown]
@@ -170,11 +169,10 @@ def step(x):
     return {"loss": loss.item()}              # BCE per pixel
 
 
-t0 = time.perf_counter()
 history = fit(step, batches, args.steps, run, name="train", models={"model": model}, optimizers={"opt": opt},
               resume=args.resume, device=args.device, print_every=5 if args.quick else 100,
               checkpoint_every=300)
-train_seconds = time.perf_counter() - t0
+train_seconds = history.seconds                # training seconds, over every --resume
 
 # %% [markdown]
 # ## 5. Results

@@ -36,16 +36,16 @@ import tinygen.nn.functional as F
 from tinygen import optim
 from tinygen.utils import metrics
 from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_train_test
-from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.run import RunDir, lesson_parser, parse_args, positive_float, positive_int
 from tinygen.utils.train import fit
 
 parser = lesson_parser("A Fashion-MNIST classifier, and the Inception Score and FID built on it",
                        steps=1800, batch_size=128, out=os.path.join("runs", "09_classifier"))
-parser.add_argument("--lr", type=float, default=2e-3, help="Adam's learning rate, cosine-annealed to 0")
+parser.add_argument("--lr", type=positive_float, default=2e-3, help="Adam's learning rate, cosine-annealed to 0")
 parser.add_argument("--install", action="store_true",
                     help="copy the trained weights over the shipped tinygen/utils/weights file")
-parser.add_argument("--n", type=int, default=10_000, help="samples per row of the calibration table")
-args = parse_args(parser, quick={"steps": 5, "batch_size": 16}, positive=("n",))
+parser.add_argument("--n", type=positive_int, default=10_000, help="samples per row of the calibration table")
+args = parse_args(parser, quick={"steps": 5, "batch_size": 16})
 if args.install and (args.quick or args.dataset != "fashion-mnist"):
     parser.error("--install: ships only a Fashion-MNIST classifier from a full run, got "
                  + ("--quick" if args.quick else f"--dataset {args.dataset}"))
@@ -112,11 +112,10 @@ def step(x, y):
 
 
 run = RunDir(args.out)
-t0 = time.perf_counter()
-fit(step, Batches(x_train, y_train, batch_size=args.batch_size, seed=args.seed), args.steps, run,
-    name="train", models={"classifier": model}, optimizers={"adam": opt}, state={"schedule": schedule},
-    resume=args.resume, device=args.device, print_every=1 if args.quick else 100, checkpoint_every=300)
-train_seconds = time.perf_counter() - t0
+history = fit(step, Batches(x_train, y_train, batch_size=args.batch_size, seed=args.seed), args.steps, run,
+              name="train", models={"classifier": model}, optimizers={"adam": opt}, state={"schedule": schedule},
+              resume=args.resume, device=args.device, print_every=1 if args.quick else 100, checkpoint_every=300)
+train_seconds = history.seconds                # training seconds, over every --resume
 model.eval()
 weights = metrics.save_classifier(model, run.file("classifier.npz"))
 

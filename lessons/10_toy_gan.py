@@ -25,7 +25,6 @@
 
 # %%
 import os
-import time
 
 import numpy as np
 
@@ -36,8 +35,8 @@ from tinygen.utils import viz  # (viz selects matplotlib's Agg backend)
 import matplotlib.pyplot as plt
 from tinygen.utils.data import Batches
 from tinygen.utils.metrics import mode_coverage
-from tinygen.utils.gan import GAN_POSITIVE, GAN_QUICK, add_gan_flags, export_samples, generate
-from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.gan import GAN_QUICK, add_gan_flags, export_samples, generate
+from tinygen.utils.run import RunDir, lesson_parser, parse_args, positive_float, positive_int
 from tinygen.utils.toy import grid_of_gaussians, ring_of_gaussians
 from tinygen.utils.train import fit
 
@@ -46,26 +45,19 @@ parser = lesson_parser("A GAN on 2-D toy data: minimax vs non-saturating loss, k
                        out=os.path.join("runs", "10_toy_gan"))
 add_gan_flags(parser, sample_every=150, checkpoint_every=500, z_dim=2)
 parser.set_defaults(eval_samples=2500)  # PacGAN counts modes on 2,500 samples
-parser.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate, G and D")
-parser.add_argument("--hidden", type=int, default=128, help="units per hidden layer of G and D")
-parser.add_argument("--layers", type=int, default=3, help="hidden layers of G and D")
-parser.add_argument("--k-strong", type=int, default=5, help="D steps per G step of the strong-D run")
-parser.add_argument("--weak-every", type=int, default=4, help="the weak-D run steps D once per this many G steps")
-parser.add_argument("--t-d", type=float, default=1.2,
+parser.add_argument("--lr", type=positive_float, default=1e-3, help="Adam's learning rate, G and D")
+parser.add_argument("--hidden", type=positive_int, default=128, help="units per hidden layer of G and D")
+parser.add_argument("--layers", type=positive_int, default=3, help="hidden layers of G and D")
+parser.add_argument("--k-strong", type=positive_int, default=5, help="D steps per G step of the strong-D run")
+parser.add_argument("--weak-every", type=positive_int, default=4, help="the weak-D run steps D once per this many G steps")
+parser.add_argument("--t-d", type=positive_float, default=1.2,
                     help="adaptive run: train D while its loss is above this (2 log 2 = 1.386 is chance)")
-parser.add_argument("--max-d-steps", type=int, default=10, help="adaptive run: at most this many D steps per G step")
-parser.add_argument("--collapse-lr", type=float, default=1e-2, help="learning rate of the run that collapses")
-parser.add_argument("--probe-steps", type=int, default=500, help="D steps against a fixed, untrained G (section 4)")
+parser.add_argument("--max-d-steps", type=positive_int, default=10, help="adaptive run: at most this many D steps per G step")
+parser.add_argument("--collapse-lr", type=positive_float, default=1e-2, help="learning rate of the run that collapses")
+parser.add_argument("--probe-steps", type=positive_int, default=500, help="D steps against a fixed, untrained G (section 4)")
 parser.add_argument("--runs", default="all", help="comma-separated subset of the runs to train (default all)")
 args = parse_args(parser, quick={**GAN_QUICK, "steps": 12, "batch_size": 64, "sample_every": 4,
-                                 "checkpoint_every": 6, "eval_samples": 500, "probe_steps": 40, "hidden": 32},
-                  positive=("hidden", "layers", "k_strong", "weak_every", "max_d_steps", "probe_steps",
-                            *GAN_POSITIVE))
-for flag in ("lr", "collapse_lr"):
-    if not getattr(args, flag) > 0:
-        parser.error(f"--{flag.replace('_', '-')}: expected a learning rate > 0, got {getattr(args, flag)}")
-if args.export_samples < 0:
-    parser.error(f"--export-samples: expected an integer >= 0, got {args.export_samples}")
+                                 "checkpoint_every": 6, "eval_samples": 500, "probe_steps": 40, "hidden": 32})
 # The runs of section 5, checked here, before anything is written.
 RUNS = {
     "ring_ns": dict(data="ring", loss="ns", k=1),
@@ -97,9 +89,10 @@ PRINT_EVERY = 4 if args.quick else 500
 #   half the scale, radius 1 and std 0.01);
 # - the **grid**: 25 modes at {-4, -2, 0, 2, 4}², std 0.05 (PacGAN, section 5).
 #
-# The modes are 25 to 60 standard deviations apart, so almost all of the
-# plane has zero density: a generator that spreads mass between modes is
-# easy to catch, and one that drops a mode is easy to count.
+# Neighbouring modes are 40 to 77 standard deviations apart (grid: spacing
+# 2 / std 0.05 = 40; ring: chord 2·2·sin(π/8) ≈ 1.53 / std 0.02 ≈ 77), so
+# almost all of the plane has zero density: a generator that spreads mass
+# between modes is easy to catch, and one that drops a mode is easy to count.
 #
 # **Mode coverage** (PacGAN's definition, `tinygen.utils.metrics.mode_coverage`):
 # draw 2,500 samples; a sample is *high quality* when it lies within 3 std
@@ -319,8 +312,8 @@ print(f"one SGD step (lr {SGD_LR}) of G moves mean D(G(z)) from {saturation['d_f
 class Coverage:
     """fit's callback: at each listed step, G's samples on fixed z, their coverage and a kept subset.
 
-    Put it in fit's ``state``: its records and snapshots are checkpointed and
-    come back on ``--resume``. records: float64 (E, 3) rows (step, modes, high-quality
+    fit checkpoints it (its ``state_dict``) with the models, so its records and
+    snapshots come back on ``--resume``. records: float64 (E, 3) rows (step, modes, high-quality
     fraction); snapshots: float32 (E, keep, 2).
     """
 
@@ -385,12 +378,11 @@ for i, name in enumerate(selected):
                        dtype="float32", device=args.device)
     tracker = Coverage(G, z_eval, data["centers"], data["std"])
     counter = {"iteration": 0}
-    t0 = time.perf_counter()
     histories[name] = fit(make_step(G, D, optG, optD, cfg["loss"], cfg["k"], counter),
                           Batches(data["points"], batch_size=args.batch_size, seed=args.seed + i), args.steps,
                           run, name=name, models={"G": G, "D": D}, optimizers={"G": optG, "D": optD},
-                          state={"coverage": tracker, "counter": counter}, resume=args.resume,
-                          device=args.device, pull=True, print_every=PRINT_EVERY,
+                          state={"counter": counter}, resume=args.resume, device=args.device, pull=True,
+                          print_every=PRINT_EVERY,
                           checkpoint_every=args.checkpoint_every, callback=tracker, callback_steps=eval_steps)
     trackers[name] = tracker
     rec = np.array(tracker.records)
@@ -399,7 +391,7 @@ for i, name in enumerate(selected):
                      "modes_max": int(rec[:, 1].max()),
                      "modes_mean_last_half": float(rec[rec[:, 0] > args.steps / 2, 1].mean()),   # less noisy
                      "d_steps_per_g_step": float(np.mean([r["d_steps"] for r in histories[name]])),
-                     "seconds": time.perf_counter() - t0,   # this session's: ~0 for a finished run loaded on --resume
+                     "seconds": histories[name].seconds,    # training seconds, over every --resume
                      "coverage_curve": {"step": rec[:, 0].astype(int).tolist(), "modes": rec[:, 1].astype(int).tolist(),
                                         "high_quality": rec[:, 2].round(4).tolist()}}
     if name == MAIN:
@@ -408,6 +400,10 @@ for i, name in enumerate(selected):
           f"{100 * results[name]['high_quality']:.1f}% high quality "
           f"(best over training {results[name]['modes_max']}), "
           f"{results[name]['d_steps_per_g_step']:.2f} D steps/G step")
+    h, last = histories[name], histories[name][-1000:]            # for the numbers of sections 6 and 7
+    print(f"{'':>{len(name)}}  D(G(z)) mean {np.mean([r['d_fake'] for r in h]):.2f}, under 0.1 on "
+          f"{np.mean([r['d_fake'] < 0.1 for r in h]):.0%} of steps; last 1,000 steps: D(G(z)) "
+          f"{np.mean([r['d_fake'] for r in last]):.2f}, L_D {np.mean([r['loss_D'] for r in last if 'loss_D' in r]):.2f}")
 
 # %% [markdown]
 # ## 6. What the runs show

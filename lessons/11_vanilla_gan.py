@@ -21,18 +21,18 @@ import tinygen.nn.functional as F
 from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_images
-from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores,
+from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores,
                                export_samples, fit_gan, generate)
-from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.run import RunDir, lesson_parser, parse_args, positive_float, positive_int
 
 parser = lesson_parser("The vanilla GAN on Fashion-MNIST (Goodfellow et al. 2014)", steps=6000,
                        out=os.path.join("runs", "11_vanilla_gan"), datasets=("fashion-mnist", "mnist"))
 add_gan_flags(parser, sample_every=250, checkpoint_every=1000)
-parser.add_argument("--k", type=int, default=1, help="discriminator steps per generator step")
+parser.add_argument("--k", type=positive_int, default=1, help="discriminator steps per generator step")
 parser.add_argument("--g-loss", default="ns", choices=["ns", "minimax"],
                     help="non-saturating -log D(G(z)), or minimax log(1 - D(G(z)))")
-parser.add_argument("--lr", type=float, default=2e-4)
-args = parse_args(parser, quick={**GAN_QUICK, "steps": 6, "batch_size": 16}, positive=("k", *GAN_POSITIVE))
+parser.add_argument("--lr", type=positive_float, default=2e-4)
+args = parse_args(parser, quick={**GAN_QUICK, "steps": 6, "batch_size": 16})
 tg.manual_seed(args.seed)
 
 # %% [markdown]
@@ -77,7 +77,8 @@ print(f"data: {args.dataset}, {len(images)} images of 28x28")
 #
 # Both are MLPs with LeakyReLU(0.2) hidden units, a common choice since
 # DCGAN (Radford et al. 2015) because it lets gradients through for negative
-# inputs; the paper itself used maxout units. G ends in tanh; D ends in one
+# inputs. Goodfellow et al. 2014 (section 5) used maxout units in D only;
+# their G mixed rectifier and sigmoid units. Our G ends in tanh; D ends in one
 # logit, the sigmoid being folded into the loss.
 
 # %%
@@ -145,7 +146,9 @@ def as_images(x):
 run = RunDir(args.out)
 gif = SampleGif(run.file("training.gif"), G, tg.randn(64, args.z_dim, device=args.device),
                 render=lambda x: viz.make_grid(as_images(x)))
-history = fit_gan(step, batches, run, args, {"G": G, "D": D}, {"G": optG, "D": optD}, gif)
+history = fit_gan(step, batches, run, {"G": G, "D": D}, {"G": optG, "D": optD}, gif, steps=args.steps,
+                  sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, resume=args.resume,
+                  device=args.device, print_every=1 if args.quick else 250)
 
 # %% [markdown]
 # ## 5. Results

@@ -24,18 +24,17 @@ import tinygen as tg
 from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_images
-from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, best_of_k, closing_scores,
+from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, best_of_k, closing_scores,
                                critic_grad_norms, export_samples, fit_gan, generate, gradient_penalty)
-from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.run import RunDir, lesson_parser, nonnegative_float, parse_args, positive_float, positive_int
 
 parser = lesson_parser("WGAN-GP on Fashion-MNIST (Gulrajani et al. 2017)", steps=2000,
                        out=os.path.join("runs", "13_wgan_gp"))
 add_gan_flags(parser, sample_every=100, checkpoint_every=200)
-parser.add_argument("--n-critic", type=int, default=5, help="critic steps per generator step")
-parser.add_argument("--lambda-gp", type=float, default=10.0, help="gradient penalty weight")
-parser.add_argument("--lr", type=float, default=1e-4)
-args = parse_args(parser, quick={**GAN_QUICK, "steps": 4, "batch_size": 16, "n_critic": 2},
-                  positive=("n_critic", *GAN_POSITIVE))
+parser.add_argument("--n-critic", type=positive_int, default=5, help="critic steps per generator step")
+parser.add_argument("--lambda-gp", type=nonnegative_float, default=10.0, help="gradient penalty weight")
+parser.add_argument("--lr", type=positive_float, default=1e-4)
+args = parse_args(parser, quick={**GAN_QUICK, "steps": 4, "batch_size": 16, "n_critic": 2})
 tg.manual_seed(args.seed)
 
 # %% [markdown]
@@ -142,13 +141,19 @@ print(f"generator: {sum(p.numel() for p in G.parameters()):,} parameters; "
 # ## 5. The gradient penalty
 #
 # A differentiable function is 1-Lipschitz exactly when its gradient has norm
-# at most 1 everywhere. Moreover the optimal critic has gradient norm 1 almost
-# everywhere on straight lines between pairs of real and generated points
-# (Gulrajani et al. 2017, Proposition 1). So instead of clipping weights,
-# WGAN-GP penalises the critic where the norm strays from 1, at random points
-# on such lines:
+# at most 1 everywhere. Moreover the optimal critic f* has gradient norm 1
+# on the straight line between a real x and a generated x̃ when the pair
+# (x, x̃) is drawn from the *optimal coupling* π, the transport plan that
+# attains W (Gulrajani et al. 2017, Proposition 1): along that line ∇f*
+# points from the generated end to the real one, with norm 1. That
+# coupling is unknown, so the paper (section 4, "Sampling distribution")
+# uses a heuristic: it pairs a real and a generated sample drawn
+# independently and penalises the critic where the
+# norm strays from 1, at a random point on their line ("enforcing it only
+# along these straight lines seems sufficient", they write). So instead of
+# clipping weights, with the interpolation weight ε of their Algorithm 1:
 #
-#     x̂ = α x + (1 - α) x̃,   α ~ U[0, 1], one α per sample
+#     x̂ = ε x + (1 - ε) x̃,   ε ~ U[0, 1], one ε per sample
 #     L_D = E[D(x̃)] - E[D(x)] + λ E[(||∇_x̂ D(x̂)||_2 - 1)^2],   λ = 10
 #
 # The norm is taken per sample over all of (C, H, W). The penalty contains
@@ -160,8 +165,8 @@ print(f"generator: {sum(p.numel() for p in G.parameters()):,} parameters; "
 # In code (`tinygen.utils.gan`, shared with the tests, the benchmark and the
 # loss study of a later lesson):
 #
-#     alpha = tg.rand(n, 1, 1, 1)                                 # one α per sample
-#     x_hat = (alpha * real + (1 - alpha) * fake).detach().requires_grad_()
+#     eps = tg.rand(n, 1, 1, 1)                # one ε per sample (the module names it alpha)
+#     x_hat = (eps * real + (1 - eps) * fake).detach().requires_grad_()
 #     grad_x, = tg.grad(D(x_hat), x_hat, grad_outputs=ones, create_graph=True)
 #     norms = ((grad_x.reshape(n, -1) ** 2).sum(dim=1) + 1e-12) ** 0.5   # L2 over (C, H, W)
 #     penalty = ((norms - 1) ** 2).mean()
@@ -212,7 +217,9 @@ def step(next_batch):
 
 run = RunDir(args.out)
 gif = SampleGif(run.file("training.gif"), G, tg.randn(64, args.z_dim, device=args.device))  # a fixed 8x8 grid of z
-history = fit_gan(step, batches, run, args, {"G": G, "D": D}, {"G": optG, "D": optD}, gif, print_every=25)
+history = fit_gan(step, batches, run, {"G": G, "D": D}, {"G": optG, "D": optD}, gif, steps=args.steps,
+                  sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, resume=args.resume,
+                  device=args.device, print_every=1 if args.quick else 25)
 
 # %% [markdown]
 # ## 7. Results
@@ -267,7 +274,8 @@ print(f"||grad D(x_hat)||: {norms.mean():.3f} ± {norms.std():.3f} (the penalty'
 #
 # **Measured** (seed 0, default settings, 10,000 samples): FID 20.6, IS
 # 3.97 ± 0.06, every class between 8.0 and 12.2 % of the samples. That is
-# lesson 12's DCGAN range (FID 19.8-21.6) after 4x its critic updates and
+# lesson 12's DCGAN range (FID 19.8-21.6) after 5x its critic updates
+# (2,000 generator steps each, at n_critic = 5 against DCGAN's one D step) and
 # 3-4x its wall time: the penalty buys stability and a meaningful loss
 # curve more than a better FID at this budget. The same run's W estimate
 # (2.86 over the last 100 steps) and ‖∇D(x̂)‖ (1.10 ± 0.08) match the

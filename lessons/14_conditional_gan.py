@@ -24,17 +24,16 @@ import tinygen.nn.functional as F
 from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_images
-from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores,
+from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores,
                                export_samples, fit_gan, generate)
-from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.run import RunDir, lesson_parser, parse_args, positive_float, positive_int
 
 parser = lesson_parser("The conditional GAN on Fashion-MNIST (Mirza and Osindero 2014)", steps=6000,
                        out=os.path.join("runs", "14_conditional_gan"), datasets=("fashion-mnist", "mnist"))
 add_gan_flags(parser, sample_every=250, checkpoint_every=1000)
-parser.add_argument("--embed-dim", type=int, default=10, help="size of the learned class embedding")
-parser.add_argument("--lr", type=float, default=2e-4)
-args = parse_args(parser, quick={**GAN_QUICK, "steps": 6, "batch_size": 16},
-                  positive=("embed_dim", *GAN_POSITIVE))
+parser.add_argument("--embed-dim", type=positive_int, default=10, help="size of the learned class embedding")
+parser.add_argument("--lr", type=positive_float, default=2e-4)
+args = parse_args(parser, quick={**GAN_QUICK, "steps": 6, "batch_size": 16})
 tg.manual_seed(args.seed)
 CLASSES = 10
 
@@ -169,8 +168,9 @@ def on_frame(s):
         viz.save_grid(as_images(generate(G, grid_inputs)), run.file(f"grid_{snapshots[s]}.png"), nrow=10)
 
 
-history = fit_gan(step, batches, run, args, {"G": G, "D": D}, {"G": optG, "D": optD}, gif,
-                  callback=on_frame, extra_steps=snapshots)
+history = fit_gan(step, batches, run, {"G": G, "D": D}, {"G": optG, "D": optD}, gif, steps=args.steps,
+                  sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, resume=args.resume,
+                  device=args.device, print_every=1 if args.quick else 250, callback=on_frame, extra_steps=snapshots)
 
 # %% [markdown]
 # ## 4. Did G honour the label?

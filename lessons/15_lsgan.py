@@ -28,7 +28,6 @@
 
 # %%
 import os
-import time
 
 import numpy as np
 
@@ -36,10 +35,10 @@ import tinygen as tg
 from tinygen import gan_losses, optim
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_images
-from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
+from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
                                export_samples, fit_gan, generate)
 from tinygen.utils.gan_models import dcgan_critic, dcgan_generator
-from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.run import RunDir, beta, lesson_parser, parse_args, positive_float, positive_int
 from tinygen.utils.train import tail_means
 
 CODINGS = {"01": (0.0, 1.0, 1.0), "chi2": (-1.0, 1.0, 0.0)}   # (a, b, c): fake label, real label, G's target
@@ -50,15 +49,12 @@ parser = lesson_parser("LSGAN on Fashion-MNIST (Mao et al. 2017)", steps=1300,
 add_gan_flags(parser, sample_every=100, checkpoint_every=250)
 parser.add_argument("--coding", default="both", choices=["01", "chi2", "both"],
                     help="label coding (a, b, c): 01 = (0, 1, 1), chi2 = (-1, 1, 0), or both, one run each")
-parser.add_argument("--lr", type=float, default=2e-4, help="Adam's learning rate (the paper's 2e-4 at 28x28)")
-parser.add_argument("--beta1", type=float, default=0.5, help="Adam's β1 (the paper's 0.5)")
-parser.add_argument("--g-width", type=int, default=32,
+parser.add_argument("--lr", type=positive_float, default=2e-4, help="Adam's learning rate (the paper's 2e-4 at 28x28)")
+parser.add_argument("--beta1", type=beta, default=0.5, help="Adam's β1 (the paper's 0.5)")
+parser.add_argument("--g-width", type=positive_int, default=32,
                     help="G's last hidden width; G is z -> 2w x 7 x 7 -> w x 14 x 14 -> 1 x 28 x 28")
-parser.add_argument("--d-width", type=int, default=32, help="D's first width; D is 1 -> w -> 2w channels -> 1")
-args = parse_args(parser, quick={**GAN_QUICK, "steps": 4, "batch_size": 16},
-                  positive=(*GAN_POSITIVE, "g_width", "d_width"))
-if not args.lr > 0 or not 0 <= args.beta1 < 1:
-    parser.error(f"--lr, --beta1: expected --lr > 0 and --beta1 in [0, 1), got {args.lr} and {args.beta1}")
+parser.add_argument("--d-width", type=positive_int, default=32, help="D's first width; D is 1 -> w -> 2w channels -> 1")
+args = parse_args(parser, quick={**GAN_QUICK, "steps": 4, "batch_size": 16})
 codings = list(CODINGS) if args.coding == "both" else [args.coding]
 run = RunDir(args.out)
 
@@ -276,10 +272,11 @@ for coding in codings:
     gif_name = "training.gif" if coding == "01" else f"training_{coding}.gif"
     gif = SampleGif(run.file(gif_name), G, tg.randn(64, args.z_dim, device=args.device))
     print(f"--- coding (a, b, c) = ({a:g}, {b:g}, {c:g}) -> {STAGE[coding]}.*")
-    t0 = time.perf_counter()
-    history = fit_gan(make_step(G, D, optG, optD, a, b, c), batches, run, args, {"G": G, "D": D},
-                      {"G": optG, "D": optD}, gif, print_every=100, name=STAGE[coding])
-    seconds[coding], trained[coding], histories[coding] = time.perf_counter() - t0, (G, D, gif), history
+    history = fit_gan(make_step(G, D, optG, optD, a, b, c), batches, run, {"G": G, "D": D}, {"G": optG, "D": optD},
+                      gif, steps=args.steps, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
+                      resume=args.resume, device=args.device, print_every=1 if args.quick else 100,
+                      name=STAGE[coding])
+    seconds[coding], trained[coding], histories[coding] = history.seconds, (G, D, gif), history
 
 # %% [markdown]
 # ## 5. Results

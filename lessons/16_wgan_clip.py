@@ -29,7 +29,6 @@
 
 # %%
 import os
-import time
 
 import numpy as np
 
@@ -38,37 +37,30 @@ from tinygen import optim
 from tinygen.gan_losses import wasserstein_d_loss, wasserstein_g_loss
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_images
-from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores, critic_grad_norms,
+from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores, critic_grad_norms,
                                dcgan_init, export_samples, fit_gan, generate, gradient_penalty)
 from tinygen.utils.gan_models import dcgan_critic, dcgan_generator
 from tinygen.utils.metrics import frechet_distance, spearman
-from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.run import (RunDir, bounded, lesson_parser, nonnegative_int, parse_args, positive_float,
+                              positive_int)
 from tinygen.utils.train import fit
 
 parser = lesson_parser("WGAN with weight clipping on Fashion-MNIST (Arjovsky et al. 2017)", steps=450,
                        out=os.path.join("runs", "16_wgan_clip"), datasets=("fashion-mnist", "mnist"))
 add_gan_flags(parser, sample_every=25, checkpoint_every=100)
-parser.add_argument("--width", type=int, default=32, help="G's last hidden width and D's first (DCGAN-28)")
-parser.add_argument("--n-critic", type=int, default=5, help="critic steps per generator step")
-parser.add_argument("--clip", type=float, default=0.01, help="weight clipping bound c")
-parser.add_argument("--lr", type=float, default=5e-5, help="RMSProp's learning rate α (the paper's 5e-5)")
-parser.add_argument("--gp-steps", type=int, default=None,
+parser.add_argument("--width", type=positive_int, default=32, help="G's last hidden width and D's first (DCGAN-28)")
+parser.add_argument("--n-critic", type=positive_int, default=5, help="critic steps per generator step")
+parser.add_argument("--clip", type=positive_float, default=0.01, help="weight clipping bound c")
+parser.add_argument("--lr", type=positive_float, default=5e-5, help="RMSProp's learning rate α (the paper's 5e-5)")
+parser.add_argument("--gp-steps", type=nonnegative_int, default=None,
                     help="generator steps of the WGAN-GP comparison run (default: --steps; 0 skips it)")
-parser.add_argument("--gp-lr", type=float, default=1e-4, help="WGAN-GP's Adam learning rate")
-parser.add_argument("--lambda-gp", type=float, default=10.0, help="gradient penalty weight λ")
-parser.add_argument("--fid-every", type=int, default=50, help="steps between the FID points of the curve")
-parser.add_argument("--fid-samples", type=int, default=2000, help="samples per FID point of the curve")
+parser.add_argument("--gp-lr", type=positive_float, default=1e-4, help="WGAN-GP's Adam learning rate")
+parser.add_argument("--lambda-gp", type=positive_float, default=10.0, help="gradient penalty weight λ")
+parser.add_argument("--fid-every", type=positive_int, default=50, help="steps between the FID points of the curve")
+parser.add_argument("--fid-samples", type=bounded(int, 2), default=2000, help="samples per FID point of the curve")
 args = parse_args(parser, quick={**GAN_QUICK, "steps": 4, "batch_size": 16, "n_critic": 2, "width": 8,
-                                 "fid_every": 2, "fid_samples": 100},
-                  positive=("n_critic", "width", "fid_every", *GAN_POSITIVE))
+                                 "fid_every": 2, "fid_samples": 100})
 args.gp_steps = args.steps if args.gp_steps is None else args.gp_steps
-if args.gp_steps < 0:
-    parser.error(f"--gp-steps: expected an integer >= 0, got {args.gp_steps}")
-if not (args.clip > 0 and args.lr > 0 and args.gp_lr > 0 and args.lambda_gp > 0):
-    parser.error(f"--clip, --lr, --gp-lr, --lambda-gp: expected numbers > 0, "
-                 f"got {args.clip}, {args.lr}, {args.gp_lr}, {args.lambda_gp}")
-if args.fid_samples < 2:
-    parser.error(f"--fid-samples: expected an integer >= 2, got {args.fid_samples}")
 tg.manual_seed(args.seed)
 run = RunDir(args.out)
 
@@ -81,12 +73,15 @@ run = RunDir(args.out)
 #
 #     total variation  δ(P_r, P_g)  = sup_A |P_r(A) − P_g(A)|
 #     Kullback-Leibler KL(P_r‖P_g)  = ∫ log(P_r(x)/P_g(x)) P_r(x) dx
-#     Jensen-Shannon   JS(P_r, P_g) = KL(P_r‖P_m) + KL(P_g‖P_m),   P_m = (P_r + P_g)/2
+#     Jensen-Shannon   JS(P_r, P_g) = ½ KL(P_r‖P_m) + ½ KL(P_g‖P_m),   P_m = (P_r + P_g)/2
 #     Earth-Mover      W(P_r, P_g)  = inf_{γ ∈ Π(P_r, P_g)} E_{(x, y)~γ} ‖x − y‖        (eq. 1)
 #
 # Π(P_r, P_g) is the set of joint distributions (transport plans) whose
 # marginals are P_r and P_g: W is the cost of the cheapest way to move the
-# mass of one onto the other.
+# mass of one onto the other. (The paper prints JS without the ½s, a slip:
+# without them disjoint supports would give 2 log 2, not the log 2 it states
+# in Example 1. With them JS lies in [0, log 2], and it is the JS of
+# Goodfellow et al.'s C(G) = −log 4 + 2·JS in lessons 10 and 11.)
 #
 # **Example 1** (learning parallel lines): Z ~ U[0, 1], P_0 the distribution of
 # (0, Z), a segment on the y-axis, and P_θ that of (θ, Z), the same segment
@@ -352,8 +347,8 @@ def correlations(x, y):
 class Watcher:
     """The training callback: the GIF frame (if any), critic-weight snapshots and FID points.
 
-    Its state (the FID points, the snapshots and the GIF's) goes into fit's
-    checkpoints, so a resumed run keeps its curves. The measurements draw no
+    fit checkpoints its state (the FID points and the snapshots; fit_gan
+    keeps the GIF's), so a resumed run keeps its curves. The measurements draw no
     random numbers, so they do not change the training run.
 
     Args:
@@ -377,13 +372,10 @@ class Watcher:
             self.fid.append([step, frechet_distance(generate(self.G, self.z))])
 
     def state_dict(self):
-        state = {"gif." + k: v for k, v in self.gif.state_dict().items()} if self.gif is not None else {}
         weights = np.stack(self.snapshots) if self.snapshots else np.zeros((0, 0), np.float32)
-        return {**state, "fid": self.fid, "snap_steps": self.snap_steps, "snapshots": weights}
+        return {"fid": self.fid, "snap_steps": self.snap_steps, "snapshots": weights}
 
     def load_state_dict(self, state):
-        if self.gif is not None:
-            self.gif.load_state_dict({k[4:]: v for k, v in state.items() if k.startswith("gif.")})
         self.fid, self.snap_steps = [list(p) for p in state["fid"]], list(state["snap_steps"])
         self.snapshots = list(np.asarray(state["snapshots"]))
 
@@ -414,11 +406,12 @@ optD = optim.RMSprop(D.parameters(), lr=args.lr)
 optG = optim.RMSprop(G.parameters(), lr=args.lr)
 gif = SampleGif(run.file("training.gif"), G, fixed_z)
 watch = Watcher(G, D, fid_z, fid_steps, snapshot_steps, gif)
-t0 = time.perf_counter()
 history = fit_gan(make_step(G, D, optG, optD, clip=args.clip),
-                  Batches(images, batch_size=args.batch_size, seed=args.seed), run, args, {"G": G, "D": D},
-                  {"G": optG, "D": optD}, watch, extra_steps=snapshot_steps, print_every=50)
-clip_seconds = time.perf_counter() - t0
+                  Batches(images, batch_size=args.batch_size, seed=args.seed), run, {"G": G, "D": D},
+                  {"G": optG, "D": optD}, gif, steps=args.steps, sample_every=args.sample_every,
+                  checkpoint_every=args.checkpoint_every, resume=args.resume, device=args.device,
+                  print_every=1 if args.quick else 50, callback=watch, extra_steps=snapshot_steps)
+clip_seconds = history.seconds                 # training seconds, over every --resume
 
 # %% [markdown]
 # ## 6. WGAN-GP at the same architecture and budget
@@ -452,13 +445,12 @@ if args.gp_steps:
     gp_fid_steps = list(range(args.fid_every, args.gp_steps + 1, args.fid_every))
     gp_snapshots = sorted({0, 1, *gp_fid_steps, args.gp_steps})
     gp_watch = Watcher(G_gp, D_gp, fid_z, gp_fid_steps, gp_snapshots)
-    t0 = time.perf_counter()
     gp_history = fit(make_step(G_gp, D_gp, optG_gp, optD_gp, lambda_gp=args.lambda_gp),
                      Batches(images, batch_size=args.batch_size, seed=args.seed), args.gp_steps, run, name="gp",
-                     models={"G": G_gp, "D": D_gp}, optimizers={"G": optG_gp, "D": optD_gp}, state={"watch": gp_watch},
-                     resume=args.resume, device=args.device, pull=True, print_every=1 if args.quick else 50,
+                     models={"G": G_gp, "D": D_gp}, optimizers={"G": optG_gp, "D": optD_gp}, resume=args.resume,
+                     device=args.device, pull=True, print_every=1 if args.quick else 50,
                      checkpoint_every=args.checkpoint_every, callback=gp_watch, callback_steps=gp_snapshots)
-    gp_seconds = time.perf_counter() - t0
+    gp_seconds = gp_history.seconds
 
 # %% [markdown]
 # ## 7. The weights pile up at ±c
@@ -518,9 +510,11 @@ print("clipping: fraction of critic weights at ±c (within 10% of c): " + ", ".j
 # clipped critic is K-Lipschitz for some small unknown K, the penalised one
 # close to 1-Lipschitz. `grad_norm_mean` in metrics.json, ‖∇_x f(x̂)‖ on 256
 # interpolates, measures it: 0.12 for the clipped critic, 1.22 for the
-# penalised one (seed 0), and the estimates differ by about that factor
-# (≈ 1 against ≈ 6 at the end). Section 8 of lesson 13 shows the same
-# collapse by clipping a trained critic.
+# penalised one (seed 0), and the estimates differ by a factor of the same
+# order (≈ 1 against ≈ 6 at the end). Section 8 of lesson 13 shows the same
+# collapse by clipping a trained critic. The curves' points (step, FID,
+# estimate) below are in metrics.json: `curve` for clipping, `gp.curve`
+# for the penalty.
 #
 # **The estimate tracks quality, clipping's only coarsely.** Seed 0, over
 # the 9 points (steps 50-450): the clipping run's estimate and FID have

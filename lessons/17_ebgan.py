@@ -25,7 +25,6 @@
 
 # %%
 import os
-import time
 
 import numpy as np
 
@@ -33,35 +32,27 @@ import tinygen as tg
 from tinygen import gan_losses, optim
 from tinygen.utils import viz
 from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_images
-from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
+from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
                                export_samples, fit_gan, generate)
 from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_generator
 from tinygen.utils.metrics import class_entropy
-from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.run import RunDir, beta, bounded, lesson_parser, parse_args, positive_float, positive_int
 from tinygen.utils.train import tail_means
 
 parser = lesson_parser("EBGAN and EBGAN-PT on Fashion-MNIST (Zhao et al. 2017)", steps=1100,
                        out=os.path.join("runs", "17_ebgan"), datasets=("fashion-mnist", "mnist"))
 add_gan_flags(parser, sample_every=50, checkpoint_every=200)
-parser.add_argument("--margin", type=float, default=0.5,
-                    help="the hinge's margin m, in units of the energy (mean squared error per pixel in [-1, 1])")
-parser.add_argument("--pt-weight", type=float, default=0.1, help="weight of the pulling-away term (the paper's 0.1)")
-parser.add_argument("--lr", type=float, default=5e-4, help="Adam's learning rate, for G and D")
-parser.add_argument("--beta1", type=float, default=0.5, help="Adam's β1")
-parser.add_argument("--g-width", type=int, default=32, help="G is z -> 2w x 7 x 7 -> w x 14 x 14 -> 1 x 28 x 28")
-parser.add_argument("--d-width", type=int, default=32, help="D's encoder is 1 -> w -> 2w channels -> code")
-parser.add_argument("--code-dim", type=int, default=64, help="the autoencoder's code, where the PT term acts")
-args = parse_args(parser, quick={**GAN_QUICK, "steps": 4, "batch_size": 16},
-                  positive=(*GAN_POSITIVE, "g_width", "d_width", "code_dim"))
-if not args.margin > 0:
-    parser.error(f"--margin: expected a number > 0, got {args.margin}")
-if not args.margin < 4:
-    parser.error(f"--margin: expected a number below 4, the largest squared error of pixels in [-1, 1], "
-                 f"got {args.margin}")
-if not args.pt_weight > 0:
-    parser.error(f"--pt-weight: expected a number > 0 (the comparison run has none), got {args.pt_weight}")
-if not args.lr > 0 or not 0 <= args.beta1 < 1:
-    parser.error(f"--lr, --beta1: expected a number > 0 and one in [0, 1), got {args.lr}, {args.beta1}")
+parser.add_argument("--margin", type=bounded(float, 0, 4, open_low=True, open_high=True), default=0.5,
+                    help="the hinge's margin m, in units of the energy (mean squared error per pixel in [-1, 1], "
+                         "so below 4)")
+parser.add_argument("--pt-weight", type=positive_float, default=0.1,
+                    help="weight of the pulling-away term (the paper's 0.1; the comparison run has none)")
+parser.add_argument("--lr", type=positive_float, default=5e-4, help="Adam's learning rate, for G and D")
+parser.add_argument("--beta1", type=beta, default=0.5, help="Adam's β1")
+parser.add_argument("--g-width", type=positive_int, default=32, help="G is z -> 2w x 7 x 7 -> w x 14 x 14 -> 1 x 28 x 28")
+parser.add_argument("--d-width", type=positive_int, default=32, help="D's encoder is 1 -> w -> 2w channels -> code")
+parser.add_argument("--code-dim", type=positive_int, default=64, help="the autoencoder's code, where the PT term acts")
+args = parse_args(parser, quick={**GAN_QUICK, "steps": 4, "batch_size": 16})
 if args.batch_size < 2:
     parser.error(f"--batch-size: expected an integer >= 2 (the PT term compares pairs), got {args.batch_size}")
 run = RunDir(args.out)
@@ -75,6 +66,7 @@ run = RunDir(args.out)
 # %%
 images, _ = load_images(args.dataset, args.data_dir, limit=256 if args.quick else None)
 print(f"data: {args.dataset}, {len(images)} images of 1x28x28")
+print(f"E[x²] = {float((images ** 2).mean()):.2f}: the energy of a blank (all-zero) reconstruction")
 
 # %% [markdown]
 # ## 2. Energy instead of probability
@@ -107,17 +99,19 @@ print(f"data: {args.dataset}, {len(images)} images of 1x28x28")
 # **The margin and the energy's scale.** m is in the units of D's output,
 # so it must be chosen with the energy's scale in view. With pixels in
 # [-1, 1] a per-pixel squared error lies in [0, 4] (4 only for an exactly
-# inverted image, the most D's tanh output can miss by). Measured here: a
-# fresh autoencoder maps everything to about 0, so real images start at
-# E[x²] = 0.68 and the fresh G's near-grey samples at 0.01-0.02, *below*
-# the real ones; the same autoencoder trained on real images alone gets
-# to 0.11 in 120 steps. A margin at or above 4 (the paper's m = 10 would
-# be) keeps the hinge always on: [m − D]⁺ = m − D, and D's loss becomes
+# inverted image, the most D's tanh output can miss by). Measured here
+# (printed below): a fresh autoencoder maps everything to about 0, so real
+# images start at E[x²] = 0.68 and the fresh G's near-grey samples at
+# 0.01-0.02, *below* the real ones. (The same autoencoder trained on real
+# images alone, with this lesson's Adam, got to 0.11 over steps 101-120
+# in a separate check that the lesson does not run.) A margin at or above 4
+# (the paper's m = 10 would be) keeps the hinge always on: [m − D]⁺ = m − D,
+# and D's loss becomes
 # D(x) − D(G(z)), pushing every fake to the largest error the tanh allows
 # however bad it already is. A margin near the real energy lets D stop
 # pushing as soon as the fakes are only slightly worse than real images.
-# In between, m = 0.5 (a seventh of the range, below the 0.68 of a blank
-# reconstruction) keeps the hinge on for most fakes while they can still
+# In between, m = 0.5 (an eighth of the range [0, 4], below the 0.68 of a
+# blank reconstruction) keeps the hinge on for most fakes while they can still
 # be told from real images, and off for those already rejected.
 #
 # The paper tuned m per dataset and per scale of its energy: m = 10 for
@@ -223,11 +217,12 @@ for name, (label, pt_weight) in RUNS.items():
     optG = optim.Adam(G.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
     optD = optim.Adam(D.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
     gif = SampleGif(run.file("training.gif" if name == "train" else f"training_{name}.gif"), G, fixed_z)
-    t0 = time.perf_counter()
     histories[name] = fit_gan(make_step(G, D, optG, optD, pt_weight),
-                              Batches(images, batch_size=args.batch_size, seed=args.seed), run, args,
-                              {"G": G, "D": D}, {"G": optG, "D": optD}, gif, print_every=100, name=name)
-    seconds[name] = time.perf_counter() - t0
+                              Batches(images, batch_size=args.batch_size, seed=args.seed), run, {"G": G, "D": D},
+                              {"G": optG, "D": optD}, gif, steps=args.steps, sample_every=args.sample_every,
+                              checkpoint_every=args.checkpoint_every, resume=args.resume, device=args.device,
+                              print_every=1 if args.quick else 100, name=name)
+    seconds[name] = histories[name].seconds    # training seconds, over every --resume
     models[name], gifs[name] = (G, D), gif
 
 # %% [markdown]
@@ -236,8 +231,9 @@ for name, (label, pt_weight) in RUNS.items():
 # `energies.png` plots E_real and E_fake of both runs against the margin
 # (log scale). At the start the fakes' energy (0.01-0.02) is far below the
 # real images' (0.68): the fresh autoencoder reconstructs grey well and
-# garments badly. Within about 30 steps D has pushed the fakes up to m,
-# where the hinge lets go of them, and G pulls them back down; from then
+# garments badly. Within about 30 steps D has pushed the fakes up to m
+# (the lesson prints the step at which E_fake first passes m/2: 24-25 on
+# seed 0), where the hinge lets go of them, and G pulls them back down; from then
 # on E_fake hovers just *below* m: a sample that rises past m stops
 # pushing D, and G's gradient keeps pulling it back. The real energy
 # falls from 0.68 but, unlike the autoencoder trained alone, stays near
@@ -277,6 +273,11 @@ for name, (label, _) in RUNS.items():
     t = tail[name]
     print(f"{label}: last 20% of steps, E_real {t['E_real']:.4f}, E_fake {t['E_fake']:.4f} (m = {args.margin:g}), "
           f"{t['hinge_active']:.0%} of fakes below m, f_PT {t['pt']:.3f}")
+for name, (label, _) in RUNS.items():                                      # the start, for section 6
+    h = histories[name]
+    up = next((r["step"] for r in h if r["E_fake"] >= args.margin / 2), None)
+    print(f"{label}: step {h[0]['step']}, E_real {h[0]['E_real']:.3f}, E_fake {h[0]['E_fake']:.3f}; "
+          f"E_fake first above m/2 at step {up}")
 
 # %% [markdown]
 # ## 7. Does the pulling-away term spread the classes?
@@ -353,8 +354,11 @@ viz.save_grid(samples["train"][:64], run.file("samples.png"))
 # this budget: it wins on seed 0 (FID 27.1 against 32.1, entropy 0.91
 # against 0.84) and loses on seeds 1 and 2 (33.2 against 30.7, 29.9 against
 # 26.3); the means are 30.1 with it and 29.7 without. Pullover is the
-# rarest class in every run. The codes' f_PT falls from near 1 to about
-# 0.2-0.4 in the first 100 steps in both runs: they spread mostly by
+# rarest class in every run. The codes' f_PT climbs to near 1 within the
+# first 10 steps (the near-grey first samples have near-parallel codes),
+# stays there while D pushes the fakes up, then falls below 0.5 by step
+# 100-120 in both runs (seed 0; `losses.png` shows it, and the lesson
+# prints its mean over the last 20% of steps): the codes spread mostly by
 # themselves as D learns, and a weight of 0.1 adds little here.
 #
 # **The margin** (seed 0, `--margin`, all else default; E means over the

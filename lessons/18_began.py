@@ -27,7 +27,6 @@
 
 # %%
 import os
-import time
 
 import numpy as np
 
@@ -37,35 +36,30 @@ from tinygen.gan_losses import (began_convergence, began_d_loss, began_g_loss, b
                                 reconstruction_energy)
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_images
-from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
+from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
                                export_samples, fit_gan, generate)
 from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_generator
 from tinygen.utils.metrics import class_entropy
-from tinygen.utils.run import RunDir, lesson_parser, parse_args
+from tinygen.utils.run import (RunDir, beta, bounded, lesson_parser, nonnegative_float, parse_args, positive_float,
+                              positive_int, probability)
 from tinygen.utils.train import tail_means
 
 parser = lesson_parser("BEGAN on Fashion-MNIST (Berthelot et al. 2017)", steps=4000, batch_size=16,
                        out=os.path.join("runs", "18_began"), datasets=("fashion-mnist", "mnist"))
 add_gan_flags(parser, sample_every=250, checkpoint_every=500, z_dim=64)
-parser.add_argument("--gamma", type=float, default=0.5, help="the diversity ratio γ of the main run (paper: 0.5)")
-parser.add_argument("--gamma-compare", type=float, default=0.7,
-                    help="γ of the comparison run, same budget (0 skips it)")
-parser.add_argument("--lambda-k", type=float, default=0.1,
+parser.add_argument("--gamma", type=bounded(float, 0, 1, open_low=True), default=0.5, help="the diversity ratio γ of the main run (paper: 0.5)")
+parser.add_argument("--gamma-compare", type=probability, default=0.7,
+                    help="γ of the comparison run, same budget, other than --gamma (0 skips it)")
+parser.add_argument("--lambda-k", type=nonnegative_float, default=0.1,
                     help="the gain λ_k of k's control (paper: 0.001, too slow for this budget)")
-parser.add_argument("--lr", type=float, default=2e-4, help="Adam's learning rate (paper: 5e-5 to 1e-4)")
-parser.add_argument("--beta1", type=float, default=0.5, help="Adam's β1")
-parser.add_argument("--width", type=int, default=32, help="G's last hidden width and D's first conv width")
-parser.add_argument("--code-dim", type=int, default=64, help="the autoencoder's code h (paper: N_h = 64)")
-args = parse_args(parser, quick={**GAN_QUICK, "steps": 4, "batch_size": 16, "width": 8},
-                  positive=(*GAN_POSITIVE, "width", "code_dim"))
-if not 0 < args.gamma <= 1:
-    parser.error(f"--gamma: expected a number in (0, 1], got {args.gamma}")
-if not (args.gamma_compare == 0 or 0 < args.gamma_compare <= 1) or args.gamma_compare == args.gamma:
+parser.add_argument("--lr", type=positive_float, default=2e-4, help="Adam's learning rate (paper: 5e-5 to 1e-4)")
+parser.add_argument("--beta1", type=beta, default=0.5, help="Adam's β1")
+parser.add_argument("--width", type=positive_int, default=32, help="G's last hidden width and D's first conv width")
+parser.add_argument("--code-dim", type=positive_int, default=64, help="the autoencoder's code h (paper: N_h = 64)")
+args = parse_args(parser, quick={**GAN_QUICK, "steps": 4, "batch_size": 16, "width": 8})
+if args.gamma_compare == args.gamma:
     parser.error(f"--gamma-compare: expected 0 or a number in (0, 1] other than --gamma {args.gamma}, "
                  f"got {args.gamma_compare}")
-if not args.lambda_k >= 0 or not args.lr > 0 or not 0 <= args.beta1 < 1:
-    parser.error(f"--lambda-k, --lr, --beta1: expected λ_k >= 0, lr > 0 and β1 in [0, 1), "
-                 f"got {args.lambda_k}, {args.lr}, {args.beta1}")
 run = RunDir(args.out)
 
 # %% [markdown]
@@ -255,11 +249,11 @@ def train(gamma, name, gif_name):
     G, D, optG, optD = build(args.seed)                    # the same initial weights for every γ
     eq = Equilibrium(gamma, args.lambda_k)
     gif = SampleGif(run.file(gif_name), G, fixed_z)
-    t0 = time.perf_counter()
     history = fit_gan(make_step(G, D, optG, optD, eq), Batches(images, batch_size=args.batch_size, seed=args.seed),
-                      run, args, {"G": G, "D": D}, {"G": optG, "D": optD}, gif, print_every=250,
-                      state={"k": eq}, name=name)
-    return G, D, history, time.perf_counter() - t0
+                      run, {"G": G, "D": D}, {"G": optG, "D": optD}, gif, steps=args.steps,
+                      sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, resume=args.resume,
+                      device=args.device, print_every=1 if args.quick else 250, state={"k": eq}, name=name)
+    return G, D, history, history.seconds      # training seconds, over every --resume
 
 
 tg.manual_seed(args.seed)

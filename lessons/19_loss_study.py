@@ -40,11 +40,11 @@ from tinygen import optim
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_images
 from tinygen.utils.fileio import atomic_open, atomic_write_bytes
-from tinygen.utils.gan import (GAN_POSITIVE, GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
+from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
                                export_samples, generate, gradient_penalty)
 from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_critic, dcgan_generator
 from tinygen.utils.metrics import spearman
-from tinygen.utils.run import RunDir, flag_error, lesson_parser, parse_args
+from tinygen.utils.run import RunDir, flag_error, int_list, lesson_parser, parse_args, positive_int
 from tinygen.utils.train import fit
 
 ALL_LOSSES = ("MM", "NS", "LSGAN", "WGAN", "WGAN-GP", "EBGAN", "BEGAN")
@@ -54,21 +54,17 @@ LUCIC_FID = {"WGAN": 21.5, "BEGAN": 22.9, "WGAN-GP": 24.5, "NS": 26.5, "DRAGAN":
 parser = lesson_parser("Every GAN loss of the chapter on one budget (Lucic et al. 2018)", steps=500,
                        out=os.path.join("runs", "19_loss_study"), datasets=("fashion-mnist", "mnist"))
 add_gan_flags(parser, sample_every=50, checkpoint_every=100)
-parser.add_argument("--seeds", default=None, help="comma-separated seeds, e.g. 0,1,2 (default: --seed)")
+parser.add_argument("--seeds", type=int_list(0), default=None, help="comma-separated seeds, e.g. 0,1,2 (default: --seed)")
 parser.add_argument("--losses", default=",".join(ALL_LOSSES), help=f"comma-separated subset of {ALL_LOSSES}")
-parser.add_argument("--g-width", type=int, default=32, help="G is z -> 2w x 7 x 7 -> w x 14 x 14 -> 1 x 28 x 28")
-parser.add_argument("--d-width", type=int, default=32, help="D (and the autoencoders' encoder) is 1 -> w -> 2w")
+parser.add_argument("--g-width", type=positive_int, default=32, help="G is z -> 2w x 7 x 7 -> w x 14 x 14 -> 1 x 28 x 28")
+parser.add_argument("--d-width", type=positive_int, default=32, help="D (and the autoencoders' encoder) is 1 -> w -> 2w")
 args = parse_args(parser, quick={**GAN_QUICK, "steps": 3, "batch_size": 8, "g_width": 4, "d_width": 4,
-                                 "eval_samples": 50},
-                  positive=(*GAN_POSITIVE, "g_width", "d_width"))
-try:
-    seeds = [int(s) for s in (args.seeds or str(args.seed)).split(",")]
-except ValueError:
-    flag_error(parser, "--seeds", f"expected comma-separated integers such as 0,1,2, got {args.seeds!r}")
+                                 "eval_samples": 50})
+seeds = args.seeds or [args.seed]
 losses = args.losses.split(",")
 if not losses or set(losses) - set(ALL_LOSSES) or len(set(losses)) != len(losses) or len(set(seeds)) != len(seeds):
     flag_error(parser, "--losses, --seeds", f"expected distinct names from {','.join(ALL_LOSSES)} and distinct "
-               f"seeds, got --losses {args.losses} --seeds {args.seeds}")
+               f"seeds, got --losses {args.losses} --seeds {','.join(map(str, seeds))}")
 
 # %% [markdown]
 # ## 1. The data and the one architecture
@@ -124,7 +120,7 @@ def make_models(loss, seed):
 # | LSGAN (Mao et al. 2017, eq. 2, (a, b, c) = (0, 1, 1)) | ½E(D(x) − 1)² + ½E D(x̃)² | ½E(D(x̃) − 1)² | Adam 2e-4, β1 0.5 |
 # | WGAN (Arjovsky et al. 2017, Alg. 1) | E D(x̃) − E D(x), weights clipped to ±0.01 | −E D(x̃) | RMSProp 5e-5, n_critic 5 |
 # | WGAN-GP (Gulrajani et al. 2017, eq. 3) | E D(x̃) − E D(x) + 10 E(‖∇D(x̂)‖ − 1)² | −E D(x̃) | Adam 1e-4, β (0, 0.9), n_critic 5 |
-# | EBGAN (Zhao et al. 2017, eq. 1, 2, 4) | E D(x) + E[m − D(x̃)]⁺ | E D(x̃) + 0.1 f_PT | Adam 1e-3, β1 0.5 |
+# | EBGAN (Zhao et al. 2017, eq. 1, 2, 14) | E D(x) + E[m − D(x̃)]⁺ | E D(x̃) + 0.1 f_PT | Adam 1e-3, β1 0.5 |
 # | BEGAN (Berthelot et al. 2017, eq. 4) | L(x) − k_t L(x̃) | L(x̃) | Adam 1e-4, β1 0.5 |
 #
 # For EBGAN and BEGAN, D(·) is the autoencoder's reconstruction error: the
@@ -133,11 +129,12 @@ def make_models(loss, seed):
 # generated sample's energy; our energies are means over pixels in [-1, 1]
 # (Zhao et al.'s m = 10-80 belongs to energies that grow with the image,
 # so it does not transfer), and we take **m = 0.5**, as lesson 17 does:
-# about the energy of a blank reconstruction (E[x²] ≈ 0.5 on
-# Fashion-MNIST) and ten times what a trained autoencoder gives real
-# images, so the hinge is on while a fake is bad and off once it is
-# rejected. The pulling-away term
-# f_PT (eq. 4) is the mean squared cosine similarity of the codes of the
+# below the energy of a blank reconstruction (E[x²] = 0.68 on
+# Fashion-MNIST in [-1, 1], which lesson 17 prints) and 2 to 4.5 times what
+# an autoencoder gives real images in lesson 17 (0.23-0.25 in its game, the
+# README's lesson-17 row; 0.11 trained alone), so the hinge is on
+# while a fake is bad and off once it is rejected. The pulling-away term
+# f_PT (eq. 14) is the mean squared cosine similarity of the codes of the
 # generated batch, weight 0.1. BEGAN's k_t follows its proportional
 # control k_{t+1} = clip(k_t + λ_k(γ L(x) − L(x̃)), 0, 1) with γ = 0.5,
 # λ_k = 0.001 and k_0 = 0.
@@ -163,7 +160,7 @@ def energy(D, x, p):
 
 
 def ebgan_g(D, fake):
-    """EBGAN-PT's generator loss E[D(G(z))] + 0.1 f_PT (Zhao et al. 2017, eq. 2 and 4) on a fake batch."""
+    """EBGAN-PT's generator loss E[D(G(z))] + 0.1 f_PT (Zhao et al. 2017, eq. 2 and 14) on a fake batch."""
     codes = D.encode(fake)                                   # one encoder pass for both terms
     return L.ebgan_g_loss(L.reconstruction_energy(fake, D.decoder(codes))) + 0.1 * L.pulling_away_term(codes)
 
@@ -250,22 +247,6 @@ def make_step(loss, G, D, optG, optD, state):
 # from its last checkpoint.
 
 # %%
-class Clock:
-    """Training seconds of a run, kept in its checkpoint so a resumed run adds to them."""
-
-    def __init__(self):
-        self.before, self.t0 = 0.0, time.perf_counter()
-
-    def seconds(self):
-        return self.before + time.perf_counter() - self.t0
-
-    def state_dict(self):
-        return {"seconds": self.seconds()}
-
-    def load_state_dict(self, state):
-        self.before, self.t0 = float(state["seconds"]), time.perf_counter()
-
-
 def train_and_score(loss, seed):
     """Train one (loss, seed) run, score 10,000 samples, write ``<loss>_s<seed>/result.json``; returns it."""
     run = RunDir(os.path.join(args.out, f"{loss}_s{seed}"))
@@ -277,14 +258,13 @@ def train_and_score(loss, seed):
     make_opt = STUDY[loss][2]
     optG, optD = make_opt(G.parameters()), make_opt(D.parameters())
     gif = SampleGif(run.file("training.gif"), G, tg.randn(64, args.z_dim, device=args.device))
-    clock = Clock()
-    state = {"gif": gif, "clock": clock, "k": 0.0}         # all in the checkpoint; k is BEGAN's k_t
+    state = {"gif": gif, "k": 0.0}                         # both in the checkpoint; k is BEGAN's k_t
     at = sorted({s for s in range(1, args.steps + 1) if s % args.sample_every == 0} | {0, args.steps})
-    fit(make_step(loss, G, D, optG, optD, state), Batches(images, batch_size=args.batch_size, seed=seed),
-        args.steps, run, models={"G": G, "D": D}, optimizers={"G": optG, "D": optD}, state=state,
-        resume=args.resume, device=args.device, pull=True, print_every=1 if args.quick else 100,
-        checkpoint_every=args.checkpoint_every, callback=gif, callback_steps=at)
-    seconds = clock.seconds()
+    history = fit(make_step(loss, G, D, optG, optD, state), Batches(images, batch_size=args.batch_size, seed=seed),
+                  args.steps, run, models={"G": G, "D": D}, optimizers={"G": optG, "D": optD}, state=state,
+                  resume=args.resume, device=args.device, pull=True, print_every=1 if args.quick else 100,
+                  checkpoint_every=args.checkpoint_every, callback=gif, callback_steps=at)
+    seconds = history.seconds                              # training seconds, over every --resume
     samples, scores = closing_scores(G, tg.randn(args.eval_samples, args.z_dim, device=args.device))
     with atomic_open(run.file("grid.npy")) as f:               # the row of samples.png in the study
         np.save(f, samples[:16])

@@ -12,8 +12,13 @@ from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_critic, dcg
 def test_generator_and_critic_shapes():
     tg.manual_seed(0)
     G = dcgan_generator(z_dim=8, width=4).apply(dcgan_init)
-    x = G(tg.randn(3, 8))
-    assert x.shape == (3, 1, 28, 28) and -1 <= x.numpy().min() and x.numpy().max() <= 1
+    z = tg.randn(3, 8)
+    x = G(z)
+    assert x.shape == (3, 1, 28, 28) and isinstance(G[-1], nn.Tanh)
+    np.testing.assert_allclose(x.numpy(), np.tanh(G[:-1](z).numpy()), rtol=1e-5, atol=1e-6)   # tanh of the last conv
+    G.eval()                                           # fresh BN: identity in eval mode, so large codes saturate
+    big = G(tg.randn(3, 8) * 1e4).numpy()
+    assert np.abs(big).max() == pytest.approx(1.0, abs=1e-3)
     for norm, kind in (("batch", nn.BatchNorm2d), ("layer", nn.LayerNorm), ("none", None)):
         D = dcgan_critic(width=4, norm=norm)
         assert D(x).shape == (3, 1)
@@ -34,9 +39,12 @@ def test_autoencoder_discriminator():
     tg.manual_seed(2)
     A = AutoencoderDiscriminator(width=4, code_dim=6)
     x = tg.randn(3, 1, 28, 28)
-    assert A.encode(x).shape == (3, 6)
+    code = A.encode(x)
+    assert code.shape == (3, 6)
     r = A(x)
-    assert r.shape == x.shape and np.abs(r.numpy()).max() <= 1
+    assert r.shape == x.shape and isinstance(A.decoder[-1], nn.Tanh)
+    # the forward pass is decode(encode(x)): the code EBGAN's pulling-away term takes is the one reconstructed
+    np.testing.assert_allclose(r.numpy(), np.tanh(A.decoder[:-1](code).numpy()), rtol=1e-5, atol=1e-6)
 
 
 def test_unknown_norm_is_a_clear_error():

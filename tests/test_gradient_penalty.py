@@ -1,7 +1,7 @@
 """The WGAN-GP gradient penalty end to end (Gulrajani et al. 2017, Algorithm 1).
 
-``tinygen.utils.gan.gradient_penalty`` is the one lesson 13, the loss study and
-the benchmark call. For a small critic (conv, leaky_relu, LayerNorm, linear),
+``tinygen.utils.gan.gradient_penalty`` is the one lessons 13, 16 and 19 call
+(the benchmark writes the same formula out in its own step). For a small critic (conv, leaky_relu, LayerNorm, linear),
 the gradient with respect to the critic's parameters of λ(||∇ₓD(x̂)||₂ − 1)²
 (which needs double backprop through every layer) is compared with finite
 differences. A penalty computed without ``create_graph=True`` fails here: its

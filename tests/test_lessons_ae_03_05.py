@@ -100,8 +100,13 @@ def test_kl_sparsity_penalty():
     q = a.mean(axis=0)
     want = (0.05 * np.log(0.05 / q) + 0.95 * np.log(0.95 / (1 - q))).sum()
     assert kl(tg.tensor(a), 0.05).item() == pytest.approx(want, rel=1e-9)
-    # a unit saturated at exactly 1 on the whole batch: finite loss and gradients (the clamp)
+    # a unit saturated at exactly 1 on the whole batch: the clamp at 1 − 1e-6 gives a finite loss and
+    # stops that unit's gradient; the other unit (ρ̂ = 0.2) gets ∂/∂a = (−ρ/ρ̂ + (1 − ρ)/(1 − ρ̂)) / N = 0.46875
     x = tg.tensor(np.array([[1.0, 0.3], [1.0, 0.1]], np.float32), requires_grad=True)
     loss = kl(x, 0.05)
     loss.backward()
-    assert np.isfinite(loss.item()) and np.isfinite(x.grad.numpy()).all()
+    top = 1 - float(np.float32(1 - 1e-6))                              # 1 − ρ̂ at the clamp, in float32
+    want = (0.05 * np.log(0.05 / (1 - top)) + 0.95 * np.log(0.95 / top)
+            + 0.05 * np.log(0.05 / 0.2) + 0.95 * np.log(0.95 / 0.8))
+    assert loss.item() == pytest.approx(want, rel=1e-4)
+    np.testing.assert_allclose(x.grad.numpy(), [[0.0, 0.46875], [0.0, 0.46875]], atol=1e-5)

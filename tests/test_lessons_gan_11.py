@@ -19,11 +19,12 @@ def test_vanilla_gan_outputs_scores_export_and_resume(data_env, tmp_path):
     for name in ("training.gif", "losses.png", "samples.png", "metrics.json", "train.jsonl", "train.npz"):
         assert (out / name).stat().st_size > 0, name
     m = json.load(open(out / "metrics.json"))
-    assert m["fid"] >= 0 and 1 <= m["inception_score"] <= 10
+    counts = np.array(m["class_histogram"]) * 200                             # predicted classes of 200 samples
+    assert m["fid"] > 0 and np.allclose(counts, np.round(counts))              # 20-step samples are not the test set
     assert len(m["class_histogram"]) == 10 and abs(sum(m["class_histogram"]) - 1) < 1e-6
     samples = np.load(out / "samples.npy")
     assert samples.shape == (30, 1, 28, 28) and samples.dtype == np.float32
-    assert -1 <= samples.min() and samples.max() <= 1
+    assert -1 <= samples.min() < 0 < samples.max() <= 1                       # G's tanh range as written, not [0, 1]
     log = [json.loads(line) for line in open(out / "train.jsonl")]
     assert [rec["step"] for rec in log] == list(range(1, 21))
     # D learns which side is real: after 20 steps it calls the real batch more real than the fakes.

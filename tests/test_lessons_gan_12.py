@@ -85,8 +85,8 @@ def test_dcgan_quick_outputs_and_resume(data_env, tmp_path):
                  "interpolation.png", "metrics.json", "train.npz", "train.jsonl", "strong_d.npz", "samples.npy"):
         assert (out / name).stat().st_size > 0, name
     metrics = json.load(open(out / "metrics.json"))
-    for key in ("fid", "inception_score", "inception_score_std"):
-        assert np.isfinite(metrics[key]), key
+    counts = np.array(metrics["class_histogram"]) * 200                       # predicted classes of 200 samples
+    assert metrics["fid"] > 0 and np.allclose(counts, np.round(counts))        # 4-step samples are not the test set
     assert len(metrics["class_histogram"]) == 10 and abs(sum(metrics["class_histogram"]) - 1) < 1e-6
     assert metrics["n"] == 200                                           # --quick's --eval-samples
     assert all(metrics["rules"].values()), metrics["rules"]
@@ -95,13 +95,14 @@ def test_dcgan_quick_outputs_and_resume(data_env, tmp_path):
     assert metrics["interpolation_midpoints"]["lerp"]["norm"] < metrics["interpolation_midpoints"]["slerp"]["norm"]
     samples = np.load(out / "samples.npy")
     assert samples.shape == (12, 1, 28, 28) and samples.dtype == np.float32
-    assert samples.min() >= -1 and samples.max() <= 1
+    assert -1 <= samples.min() < 0 < samples.max() <= 1                       # G's tanh range as written, not [0, 1]
     frames = iio.imread(out / "training.gif", index=None)
     assert frames.shape[0] >= 2 and frames.shape[1:3] == (242, 242)     # 8x8 grid of 28px, 2px padding
     records = [json.loads(line) for line in open(out / "train.jsonl")]
     assert [rec["step"] for rec in records] == [1, 2, 3, 4]
-    assert all(0 <= rec[k] <= 1 for rec in records for k in ("D_real", "D_fake"))
-    assert all(rec["loss_D"] > 0 and rec["loss_G"] > 0 for rec in records)
+    # Jensen on the convex −log: loss_D = E[−log σ(D(x))] + E[−log(1 − σ(D(G(z))))] is at least
+    # −log D_real − log(1 − D_fake), the same terms at the logged batch means
+    assert all(rec["loss_D"] >= -np.log(rec["D_real"]) - np.log(1 - rec["D_fake"]) - 1e-4 for rec in records)
 
     r = run([DCGAN, "--quick", "--out", str(out), "--resume", "--steps", "6"], data_env, tmp_path)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]

@@ -4,10 +4,18 @@ the generator's rows really depend on the label they were asked for."""
 import json
 import os
 
+import subprocess
+import sys
+from types import SimpleNamespace
+
 import imageio.v3 as iio
 import numpy as np
+import pytest
 
-from conftest import run
+import tinygen as tg
+from conftest import lesson_definitions, run
+from tinygen import nn
+from tinygen.utils import metrics
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LESSON = os.path.join(ROOT, "lessons", "14_conditional_gan.py")
@@ -37,8 +45,13 @@ def test_conditional_gan_grids_accuracy_export_and_resume(data_env, tmp_path):
     assert min(np.abs(rows[i] - rows[j]).mean() for i in range(10) for j in range(i)) > 0.5
     assert not np.array_equal(iio.imread(out / "grid_start.png")[::scale, ::scale], grid)  # training changed G
     m = json.load(open(out / "metrics.json"))
-    assert 0 <= m["class_accuracy"] <= 1 and len(m["class_accuracy_per_class"]) == 10
-    assert m["fid"] >= 0 and 1 <= m["inception_score"] <= 10
+    # 200 samples, 20 asked of each class: per-class accuracies are counts out of 20, the accuracy is
+    # their total over 200, and a class is never hit more often than it is predicted
+    per_class = np.array(m["class_accuracy_per_class"]) * 20
+    predicted = np.array(m["class_histogram"]) * 200
+    assert len(per_class) == 10 and np.allclose(per_class, np.round(per_class))
+    assert m["class_accuracy"] == pytest.approx(per_class.sum() / 200) and np.all(per_class <= predicted + 1e-9)
+    assert m["n"] == 200 and m["fid"] > 0                                      # 8-step samples are not the test set
     samples, labels = np.load(out / "samples.npy"), np.load(out / "labels.npy")
     assert samples.shape == (25, 1, 28, 28) and labels.shape == (25,)
     assert set(labels.tolist()) == set(range(10))
@@ -47,3 +60,132 @@ def test_conditional_gan_grids_accuracy_export_and_resume(data_env, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert "resumed at step 8" in r.stdout
     assert [json.loads(line)["step"] for line in open(out / "train.jsonl")] == list(range(1, 11))
+
+
+# ---------------------------------------------------------------- the training step, on stub players
+class PaintingG(nn.Module):
+    """G(z, y): every pixel of row i is y_i / 10, plus a weight w (0) so that G has a gradient."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(tg.tensor(np.zeros(1, np.float32)))
+        self.labels = []
+
+    def forward(self, z, y):
+        self.labels.append(y.numpy().copy())
+        return y.reshape(-1, 1).float() / 10 * tg.ones(1, 784) + self.w
+
+
+class SpyD(nn.Module):
+    """D(x, y) = w · mean(x), remembering every (x, y) it is shown."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(tg.tensor(np.ones(1, np.float32)))
+        self.calls = []
+
+    def forward(self, x, y):
+        self.calls.append((x.numpy().copy(), y.numpy().copy()))
+        return x.mean(dim=1, keepdim=True) * self.w
+
+
+class RecordingOptimizer:
+    """Stands in for Adam: ``step`` records the gradients and changes nothing."""
+
+    def __init__(self, params):
+        self.params, self.seen = list(params), []
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        self.seen.append([None if p.grad is None else p.grad.numpy().copy() for p in self.params])
+
+
+def test_the_step_shows_d_the_labels_g_was_given_in_both_steps():
+    """Lesson 14's own ``step``: D judges real images with their own labels, and each generated
+    image with the label G drew it for, in D's step and in G's step (G paints the label into the
+    pixels, so a mismatch shows); G's step leaves D's gradient alone."""
+    lesson = lesson_definitions(LESSON, "step", "random_labels")
+    G, D = PaintingG(), SpyD()
+    optG, optD = RecordingOptimizer(G.parameters()), RecordingOptimizer(D.parameters())
+    lesson.step.__globals__.update(G=G, D=D, optG=optG, optD=optD, CLASSES=10,
+                                   args=SimpleNamespace(z_dim=3, device="cpu", batch_size=6))
+    real = np.random.default_rng(0).uniform(-1, 1, (5, 784)).astype(np.float32)
+    y_real = np.array([4, 4, 0, 9, 2])
+    tg.manual_seed(0)
+    out = lesson.step(lambda: (tg.tensor(real), tg.tensor(y_real)))
+
+    assert len(D.calls) == 3 and len(G.labels) == 2
+    (x0, y0), (x1, y1), (x2, y2) = D.calls
+    np.testing.assert_array_equal(x0, real)                              # the real batch with its own labels
+    np.testing.assert_array_equal(y0, y_real)
+    for (x, y), g_labels in zip(((x1, y1), (x2, y2)), G.labels):
+        np.testing.assert_array_equal(y, g_labels)                       # D is told the label G was given
+        np.testing.assert_allclose(x, np.repeat(y[:, None] / 10, 784, axis=1), atol=1e-6)   # and it is the drawn one
+    assert len(y1) == 5 and len(y2) == 6                                 # D's fakes match the real batch; G's batch
+    assert len(set(np.concatenate(G.labels).tolist())) > 2              # labels drawn, not constant
+    assert len(optD.seen) == len(optG.seen) == 1
+    assert optG.seen[0][0] is not None and optG.seen[0][0][0] != 0      # G's step reaches G
+    np.testing.assert_array_equal(D.w.grad.numpy(), optD.seen[0][0])   # and leaves D's gradient as D's step left it
+    # the logged numbers are those of the D step: σ(w · mean x) of the real and the generated batch
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    assert out["D_real"] == pytest.approx(sig(real.mean(axis=1)).mean(), rel=1e-5)
+    assert out["D_fake"] == pytest.approx(sig(y1 / 10).mean(), rel=1e-5)
+
+
+# ---------------------------------------------------------------- the closing cell, on a G that paints its label
+CELL_RUNNER = r"""
+import re, sys
+lesson, out, marker, inject = sys.argv[1:5]
+sys.argv = [lesson, "--quick", "--out", out] + sys.argv[5:]
+cells = re.split(r"^# %%.*$", open(lesson).read(), flags=re.M)
+namespace = {"__name__": "__main__"}
+injected = False
+for i, cell in enumerate(cells):
+    if marker in cell and not injected:
+        exec(inject, namespace)
+        injected = True
+    exec(compile(cell, f"<cell {i}>", "exec"), namespace)
+assert injected, "no cell contains " + marker
+"""
+
+LABEL_PAINTER = """
+class LabelPainter(nn.Module):
+    def forward(self, z, y):
+        return (y.reshape(-1, 1).float() / 4.5 - 1) * tg.ones(1, 784)   # class y -> every pixel y / 4.5 - 1
+G = LabelPainter()
+"""
+
+
+def test_scores_and_exported_labels_belong_to_their_samples(data_env, tmp_path, monkeypatch):
+    """The lesson's cells run in order (--quick), and before the closing cell G is replaced by a
+    generator that paints each sample's label into its pixels. Then every exported sample must carry
+    the label exported with it, and metrics.json must hold the scores of exactly those painted
+    images with their labels (recomputed here)."""
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-c", CELL_RUNNER, LESSON, str(out), "export_samples(run", LABEL_PAINTER,
+                        "--export-samples", "23"], env=data_env, cwd=tmp_path, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    samples, labels = np.load(out / "samples.npy"), np.load(out / "labels.npy")
+    assert samples.shape == (23, 1, 28, 28) and labels.tolist() == [i % 10 for i in range(23)]
+    np.testing.assert_allclose(samples, np.broadcast_to((labels / 4.5 - 1)[:, None, None, None], samples.shape),
+                               atol=1e-6)
+
+    m = json.load(open(out / "metrics.json"))
+    assert m["n"] == 200 and m["eval_samples"] == 200
+    eval_labels = np.arange(200) % 10
+    painted = np.broadcast_to((eval_labels / 4.5 - 1).astype(np.float32)[:, None, None, None], (200, 1, 28, 28))
+    monkeypatch.setenv("TINYGEN_DATA", data_env["TINYGEN_DATA"])
+    monkeypatch.setenv("TINYGEN_CACHE", data_env["TINYGEN_CACHE"])
+    monkeypatch.setattr(metrics, "_REFERENCE", {})
+    want = metrics.evaluate_samples(np.ascontiguousarray(painted), labels=eval_labels)
+    pred = metrics.predict_proba((np.arange(10) / 4.5 - 1).astype(np.float32)[:, None, None, None]
+                                 * np.ones((1, 1, 28, 28), np.float32)).argmax(axis=1)
+    assert m["class_accuracy_per_class"] == [float(pred[c] == c) for c in range(10)]
+    assert m["class_accuracy"] == pytest.approx(np.mean(pred == np.arange(10)))
+    assert m["class_histogram"] == (np.bincount(pred, minlength=10) / 10).tolist()
+    assert m["fid"] == pytest.approx(want["fid"], rel=1e-6)
+    assert m["inception_score"] == pytest.approx(want["inception_score"], rel=1e-6)

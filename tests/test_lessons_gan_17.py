@@ -2,11 +2,17 @@
 the hinge of eq. 1 in the logged energies, and clear flag errors."""
 import json
 import os
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from conftest import assert_flag_error, run
+import tinygen as tg
+from conftest import assert_flag_error, lesson_definitions, run
+from tinygen import gan_losses
+from tinygen.utils.gan import dcgan_init
+from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_generator
+from tinygen.utils.metrics import class_entropy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LESSON = os.path.join(ROOT, "lessons", "17_ebgan.py")
@@ -30,18 +36,26 @@ def test_ebgan_outputs_both_runs_export_and_resume(data_env, tmp_path):
     assert set(m["runs"]) == {"EBGAN-PT", "EBGAN"}
     assert m["runs"]["EBGAN-PT"]["pt_weight"] == 0.1 and m["runs"]["EBGAN"]["pt_weight"] == 0.0
     for scores in (m, *m["runs"].values()):
-        assert scores["fid"] >= 0 and 1 <= scores["inception_score"] <= 10
+        counts = np.array(scores["class_histogram"]) * 200                    # predicted classes of 200 samples
+        assert scores["fid"] > 0 and np.allclose(counts, np.round(counts))     # 6-step samples are not the test set
         hist = scores["class_histogram"]
         assert len(hist) == 10 and abs(sum(hist) - 1) < 1e-6
-        assert scores["class_histogram_min"] == min(hist) and 0 <= scores["class_entropy"] <= 1
+        assert scores["class_histogram_min"] == min(hist)
+        assert scores["class_entropy"] == pytest.approx(class_entropy(hist), abs=1e-12)
     assert m["fid"] == m["runs"]["EBGAN-PT"]["fid"]                        # the top level is the PT run
     samples = np.load(out / "samples.npy")
     assert samples.shape == (20, 1, 28, 28) and samples.dtype == np.float32
-    assert -1 <= samples.min() and samples.max() <= 1
+    assert -1 <= samples.min() < 0 < samples.max() <= 1                       # G's tanh range as written, not [0, 1]
     for stage in ("train", "no_pt"):
         log = records(out / f"{stage}.jsonl")
         assert [rec["step"] for rec in log] == list(range(1, 7))
-        assert all(0 <= rec["pt"] <= 1 and rec["E_real"] > 0 and rec["E_fake"] > 0 for rec in log)
+    # Same seed, data and z in both runs: step 1 (G not yet updated) logs the same D step and f_PT, and G's
+    # loss differs by exactly 0.1 f_PT; from step 2 on they part, since only G's pulling-away term differs.
+    pt_log, plain_log = records(out / "train.jsonl"), records(out / "no_pt.jsonl")
+    keys = ("loss_D", "E_real", "E_fake", "pt")
+    assert [pt_log[0][k] for k in keys] == [plain_log[0][k] for k in keys]
+    assert pt_log[0]["loss_G"] == pytest.approx(plain_log[0]["loss_G"] + 0.1 * pt_log[0]["pt"], rel=1e-5)
+    assert pt_log[1]["E_fake"] != plain_log[1]["E_fake"]
 
     r = run([LESSON, "--quick", "--steps", "8", "--resume", "--out", str(out)], data_env, tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -80,3 +94,51 @@ def test_the_discriminator_loss_is_the_hinge_of_eq_1(margin, data_env, tmp_path)
 ])
 def test_bad_flags_are_clear_errors(flags, message, data_env, tmp_path):
     assert_flag_error(LESSON, flags, message, data_env, tmp_path)
+
+
+# ---------------------------------------------------------------- the pulling-away term reaches G
+class RecordingOptimizer:
+    """Stands in for Adam: ``step`` records the gradients and changes nothing."""
+
+    def __init__(self, params):
+        self.params, self.seen = list(params), []
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        self.seen.append([None if p.grad is None else p.grad.numpy().copy() for p in self.params])
+
+
+def test_the_pulling_away_term_reaches_g_with_its_weight():
+    """Lesson 17's own ``make_step``, run twice from the same z: G's gradient with PT weight 0.1
+    minus that without is 0.1 · ∇_G f_PT(D.encode(G(z))), computed here on its own; the logged
+    ``pt`` is f_PT of that batch; D's step is the same in both runs."""
+    make_step = lesson_definitions(LESSON, "make_step").make_step
+    make_step.__globals__["args"] = SimpleNamespace(z_dim=4, device="cpu", margin=0.5)
+    tg.manual_seed(0)
+    G = dcgan_generator(4, 2).apply(dcgan_init)
+    D = AutoencoderDiscriminator(width=2, code_dim=3).apply(dcgan_init)
+    real = tg.tensor(np.random.default_rng(0).uniform(-1, 1, (5, 1, 28, 28)).astype(np.float32))
+    seen, logged = {}, {}
+    for weight in (0.1, 0.0):
+        optG, optD = RecordingOptimizer(G.parameters()), RecordingOptimizer(D.parameters())
+        tg.manual_seed(3)
+        logged[weight] = make_step(G, D, optG, optD, weight)(lambda: real)
+        seen[weight] = (optG.seen[0], optD.seen[0])
+
+    tg.manual_seed(3)
+    codes = D.encode(G(tg.randn(5, 4)))
+    pt = gan_losses.pulling_away_term(codes)
+    for p in G.parameters():
+        p.grad = None
+    pt.backward()
+    grad_pt = [p.grad.numpy() for p in G.parameters()]
+    assert max(np.abs(g).max() for g in grad_pt) > 1e-6
+    for with_pt, without, g in zip(seen[0.1][0], seen[0.0][0], grad_pt):
+        np.testing.assert_allclose(with_pt - without, 0.1 * g, rtol=1e-3, atol=1e-7)
+    for with_pt, without in zip(seen[0.1][1], seen[0.0][1]):
+        np.testing.assert_array_equal(with_pt, without)
+    assert logged[0.1]["pt"] == pytest.approx(pt.item(), rel=1e-5) == logged[0.0]["pt"]
+    assert logged[0.1]["loss_G"] == pytest.approx(logged[0.0]["loss_G"] + 0.1 * pt.item(), rel=1e-5)

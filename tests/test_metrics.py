@@ -1,9 +1,13 @@
 """tinygen.utils.metrics: known answers for FID, IS and mode coverage; the shipped classifier; lesson 09.
 
 The Fréchet and Inception tests work on statistics and probabilities whose
-answers are known in closed form, so they need no data. The shipped-weights
-test classifies the real Fashion-MNIST test set where it is installed, and
-skips otherwise.
+answers are known in closed form, so they need no data; the image-level
+scores run through a stub classifier (``StubClassifier``) whose features and
+predictions are known by hand. The shipped classifier is checked on 20 real
+Fashion-MNIST test images stored in ``tests/data/fashion_mnist_t10k_sample.npz``
+(the first two images of each class of the t10k split; ``indices`` holds their
+positions), so it runs without the dataset; where the dataset is installed a
+further test classifies 1,000 test images and checks the stored 20 against it.
 """
 import hashlib
 import json
@@ -12,13 +16,51 @@ import os
 import numpy as np
 import pytest
 
-from conftest import run  # noqa: E402  (data_env is a conftest fixture)
+import tinygen as tg
+from conftest import lesson_definitions, run  # noqa: E402  (data_env is a conftest fixture)
+from tinygen import nn
 from tinygen.utils import metrics
-from tinygen.utils.data import fashion_mnist, to_float_images
+from tinygen.utils.data import fashion_mnist, load_images, load_train_test, to_float_images
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LESSON = os.path.join(ROOT, "lessons", "09_classifier.py")
 REAL_DATA = "/usr/share/datasets/fashion-mnist"
+SAMPLE = os.path.join(ROOT, "tests", "data", "fashion_mnist_t10k_sample.npz")
+
+
+def real_sample():
+    """20 real test images (uint8 (20, 28, 28)), their labels and t10k indices: 2 per class."""
+    with np.load(SAMPLE) as f:
+        return f["images"], f["labels"].astype(np.int64), f["indices"]
+
+
+class StubClassifier(nn.Module):
+    """A classifier whose answers are known by hand, with the shipped one's interface.
+
+    features(x) = (mean of the top 14 rows, mean of the bottom 14 rows): (N, 2);
+    head: logits 10·top for class 2, 10·bottom for class 5, 0 for the others.
+    An image with top t = 1 and bottom b = 0 is class 2, t = 0 and b = 1 class 5.
+    """
+
+    def __init__(self):
+        super().__init__()
+        w = np.zeros((2, 784), np.float32)
+        w[0, :392], w[1, 392:] = 1 / 392, 1 / 392
+        self.features = nn.Sequential(nn.Flatten(), nn.Linear(784, 2))
+        self.features[1].weight.data, self.features[1].bias.data = w, np.zeros(2, np.float32)
+        h = np.zeros((10, 2), np.float32)
+        h[2, 0], h[5, 1] = 10.0, 10.0
+        self.head = nn.Linear(2, 10)
+        self.head.weight.data, self.head.bias.data = h, np.zeros(10, np.float32)
+        self.eval()
+
+
+def halves(pairs):
+    """Images (N, 1, 28, 28) whose top half is t and bottom half b, for each (t, b)."""
+    x = np.empty((len(pairs), 1, 28, 28), np.float32)
+    for i, (t, b) in enumerate(pairs):
+        x[i, :, :14], x[i, :, 14:] = t, b
+    return x
 
 
 def random_covariance(d, rng, rank=None):
@@ -86,9 +128,56 @@ def test_fid_is_symmetric_and_stable_on_singular_covariances():
     mu1, mu2 = rng.standard_normal(12), rng.standard_normal(12)
     a = metrics.frechet_distance_from_statistics(mu1, s1, mu2, s2)
     b = metrics.frechet_distance_from_statistics(mu2, s2, mu1, s1)
-    assert np.isfinite(a) and a >= 0
     assert a == pytest.approx(b, rel=1e-8)
     assert metrics.frechet_distance_from_statistics(mu1, s1, mu1, s1) < 1e-8
+    # Singular covariances with a shared eigenbasis Q commute: d² = ‖μ1 − μ2‖² + Σ (√λ1 − √λ2)².
+    q, _ = np.linalg.qr(rng.standard_normal((12, 12)))
+    lam1 = np.r_[rng.uniform(0.5, 2, 4), np.zeros(8)]                       # rank 4
+    lam2 = np.r_[np.zeros(6), rng.uniform(0.5, 2, 3), np.zeros(3)]         # rank 3
+    c1, c2 = (q * lam1) @ q.T, (q * lam2) @ q.T
+    want = ((mu1 - mu2) ** 2).sum() + ((np.sqrt(lam1) - np.sqrt(lam2)) ** 2).sum()
+    assert metrics.frechet_distance_from_statistics(mu1, c1, mu2, c2) == pytest.approx(want, rel=1e-8)
+
+
+def test_covariance_is_the_unbiased_one():
+    """Σ divides by N − 1 (Heusel et al. 2017's code, np.cov): on 3 points by hand, and in FID."""
+    x = np.array([[0.0, 0.0], [2.0, 0.0], [1.0, 3.0]])
+    mu, sigma = metrics.gaussian_statistics(x)
+    np.testing.assert_allclose(mu, [1.0, 1.0])
+    # deviations (-1, -1), (1, -1), (0, 2): sums of products 2, 0, 6 over N - 1 = 2
+    np.testing.assert_allclose(sigma, [[1.0, 0.0], [0.0, 3.0]], rtol=1e-12)
+
+
+def test_fid_of_images_with_a_stub_classifier_is_the_hand_value():
+    """Features known by hand (the two half-image means), 4 images a side: Σ over N − 1 shows.
+
+    A: (±1, 0), (0, ±1): μ = 0, Σ = diag(2/3, 2/3). B: (0.2 ± 0.5, ±0.5) in all four sign pairs:
+    μ = (0.2, 0), Σ = diag(1/3, 1/3). d² = 0.04 + 2 (√(2/3) − √(1/3))² (with N: 0.04 + 2 (√½ − ½)²).
+    """
+    stub = StubClassifier()
+    a = halves([(1, 0), (-1, 0), (0, 1), (0, -1)])
+    b = halves([(0.7, 0.5), (-0.3, -0.5), (0.7, -0.5), (-0.3, 0.5)])
+    want = 0.04 + 2 * (np.sqrt(2 / 3) - np.sqrt(1 / 3)) ** 2
+    mu, sigma = metrics.statistics(a, classifier=stub)
+    np.testing.assert_allclose(mu, [0, 0], atol=1e-7)
+    np.testing.assert_allclose(sigma, np.diag([2 / 3, 2 / 3]), atol=1e-6)
+    assert metrics.frechet_distance(a, reference=b, classifier=stub) == pytest.approx(want, rel=1e-5)
+    assert metrics.evaluate_samples(a, splits=2, reference=b, classifier=stub)["fid"] == pytest.approx(want, rel=1e-5)
+    assert metrics.frechet_distance(a, reference=metrics.statistics(b, classifier=stub),
+                                    classifier=stub) == pytest.approx(want, rel=1e-5)
+
+
+def test_class_histogram_of_a_collapsed_set_keeps_every_class():
+    """Only classes 2 and 5 predicted: still 10 entries, zeros where absent; accuracy None where unasked."""
+    stub = StubClassifier()
+    x = halves([(1, 0), (1, 0), (1, 0), (0, 1)])          # classes 2, 2, 2, 5
+    want = [0, 0, 0.75, 0, 0, 0.25, 0, 0, 0, 0]
+    assert metrics.class_histogram(x, classifier=stub).tolist() == want
+    r = metrics.evaluate_samples(x, labels=np.array([2, 2, 5, 5]), splits=2, reference=x, classifier=stub)
+    assert r["class_histogram"] == want
+    assert r["class_accuracy"] == 0.75
+    assert r["class_accuracy_per_class"] == [None, None, 1.0, None, None, 0.5, None, None, None, None]
+    assert metrics.class_entropy(want) == pytest.approx(-(0.75 * np.log(0.75) + 0.25 * np.log(0.25)) / np.log(10))
 
 
 def test_fid_argument_errors():
@@ -124,15 +213,31 @@ def test_inception_score_does_not_depend_on_the_order_of_samples():
     assert metrics.inception_score_from_probs(probs, splits=10)[0] > 9.9
 
 
-def test_inception_score_lies_between_one_and_ten():
+def entropy(p, axis=-1):
+    return -(p * np.log(np.where(p > 0, p, 1))).sum(axis=axis)
+
+
+def test_inception_score_is_exp_of_the_entropy_gap():
+    """One split: E KL(p(y|x) ‖ p(y)) = H(p(y)) − E H(p(y|x)), an independent route to the score."""
     rng = np.random.default_rng(5)
     for temperature in (0.1, 1.0, 10.0):
         logits = rng.standard_normal((2000, 10)) / temperature
         p = np.exp(logits - logits.max(axis=1, keepdims=True))
-        mean, std = metrics.inception_score_from_probs(p / p.sum(axis=1, keepdims=True), splits=10)
-        assert 1.0 <= mean <= 10.0 and std >= 0
+        p /= p.sum(axis=1, keepdims=True)
+        want = np.exp(entropy(p.mean(axis=0)) - entropy(p).mean())
+        assert metrics.inception_score_from_probs(p, splits=1) == (pytest.approx(want, rel=1e-10), 0.0)
     uniform = np.full((100, 10), 0.1)  # no confident prediction: 1
     assert metrics.inception_score_from_probs(uniform)[0] == pytest.approx(1.0)
+
+
+def test_inception_score_takes_the_marginal_within_each_split():
+    """p(y) is each split's own mean (Salimans et al.'s code): 10 one-hot rows of 10 classes score
+    10 in one split, 2 in five splits of 2 distinct classes, 1 in ten splits of one row each,
+    whatever order the rows are put in."""
+    probs = np.eye(10)
+    assert metrics.inception_score_from_probs(probs, splits=1) == (pytest.approx(10.0), 0.0)
+    assert metrics.inception_score_from_probs(probs, splits=5) == (pytest.approx(2.0), pytest.approx(0.0, abs=1e-12))
+    assert metrics.inception_score_from_probs(probs, splits=10) == (pytest.approx(1.0), pytest.approx(0.0, abs=1e-12))
 
 
 def test_inception_score_errors():
@@ -182,12 +287,11 @@ def test_image_checks_name_the_argument(images, error, message):
 
 
 def test_check_images_warns_about_unit_range_and_accepts_tensors():
-    import tinygen as tg
     x = fake_images(100)
     with pytest.warns(UserWarning, match="look like \\[0, 1\\]"):
         metrics.check_images((x + 1) / 2)
     got = metrics.check_images(tg.tensor(x.astype(np.float64)))
-    assert got.dtype == np.float32 and got.shape == x.shape
+    assert got.dtype == np.float32 and np.array_equal(got, x)
 
 
 def test_reference_and_labels_are_checked():
@@ -209,19 +313,50 @@ def test_shipped_weights_are_small_and_load():
     model = metrics.load_classifier()
     assert not model.training and metrics.load_classifier() is model  # cached
     x = fake_images(30)
-    probs, feats = metrics.probs_and_features(x)
-    assert probs.shape == (30, 10) and feats.shape == (30, metrics.FEATURE_DIM)
-    assert np.allclose(probs.sum(axis=1), 1) and (feats >= 0).all()
+    probs, feats = metrics.probs_and_features(x, batch_size=7)             # batches of 7: rows stay in order
+    with tg.no_grad():
+        h = model.features(tg.tensor(x))
+        logits = model.head(h).numpy().astype(np.float64)
+    want = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(probs, want / want.sum(axis=1, keepdims=True), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(feats, h.numpy(), rtol=1e-5, atol=1e-5)
+    assert feats.shape == (30, metrics.FEATURE_DIM)
+
+
+def test_shipped_classifier_on_stored_real_test_images():
+    """20 real test images (2 per class, ``tests/data``): right on at least 18, in [-1, 1] only.
+
+    The same images fed in [0, 1] (background 0 instead of -1) lose most of the answers, and
+    raw [0, 255] pixels are refused, so a classifier or a check that assumed another range fails.
+    """
+    images, labels, _ = real_sample()
+    x = (images.astype(np.float32) / 127.5 - 1)[:, None]                    # 0 -> -1, 255 -> 1, by hand
+    np.testing.assert_allclose(to_float_images(images), x, atol=1e-6)
+    right = metrics.predict_proba(x).argmax(axis=1) == labels
+    assert right.sum() >= 18, right
+    assert (metrics.predict_proba((x + 1) / 2).argmax(axis=1) == labels).sum() <= 12
+    with pytest.raises(ValueError, match="expected values in"):
+        metrics.predict_proba(images[:, None].astype(np.float32))
+    with tg.no_grad():                                                      # the network itself, unchecked
+        raw = metrics.load_classifier()(tg.tensor(images[:, None].astype(np.float32))).numpy()
+    assert (raw.argmax(axis=1) == labels).sum() <= 12
+    # A collapsed set: only trousers (class 1) and bags (class 8); the histogram keeps all 10 classes.
+    pick = np.flatnonzero(np.isin(labels, [1, 8]) & right)
+    hist = metrics.class_histogram(x[pick])
+    assert hist.tolist() == [0, 0.5, 0, 0, 0, 0, 0, 0, 0.5, 0]
 
 
 @pytest.mark.skipif(not os.path.isdir(REAL_DATA), reason="needs the Debian package dataset-fashion-mnist")
 def test_shipped_classifier_classifies_real_test_images():
     images, labels = fashion_mnist("test", root=REAL_DATA)
+    stored, stored_labels, indices = real_sample()
+    assert np.array_equal(images[indices], stored) and np.array_equal(labels[indices], stored_labels)
     x = to_float_images(images[:1000])
-    accuracy = (metrics.predict_proba(x).argmax(axis=1) == labels[:1000]).mean()
-    assert accuracy >= 0.90
+    pred = metrics.predict_proba(x).argmax(axis=1)
+    assert (pred == labels[:1000]).mean() >= 0.90
     hist = metrics.class_histogram(x)
-    assert hist.sum() == pytest.approx(1.0) and hist.min() > 0.05  # every class predicted
+    assert hist.tolist() == (np.bincount(pred, minlength=10) / 1000).tolist()
+    assert hist.min() > 0.05  # every class predicted
 
 
 def test_image_metrics_end_to_end_with_the_shipped_classifier():
@@ -229,14 +364,15 @@ def test_image_metrics_end_to_end_with_the_shipped_classifier():
     assert metrics.frechet_distance(x, reference=x) < 1e-6
     assert metrics.frechet_distance(x, reference=y) == pytest.approx(metrics.frechet_distance(y, reference=x),
                                                                       rel=1e-6)
-    mean, std = metrics.inception_score(x, splits=5)
-    assert 1.0 <= mean <= 10.0
-    labels = metrics.predict_proba(x).argmax(axis=1)
+    p = metrics.predict_proba(x)
+    assert metrics.inception_score(x, splits=1)[0] == pytest.approx(
+        np.exp(entropy(p.mean(axis=0)) - entropy(p).mean()), rel=1e-9)
+    labels = p.argmax(axis=1)
     r = metrics.evaluate_samples(x, labels=labels, reference=metrics.statistics(y))
     assert r["fid"] == pytest.approx(metrics.frechet_distance(x, reference=y), rel=1e-9)
     assert r["inception_score"] == pytest.approx(metrics.inception_score(x)[0])
     assert r["class_accuracy"] == 1.0 and r["n"] == 200
-    assert len(r["class_histogram"]) == 10 and sum(r["class_histogram"]) == pytest.approx(1.0)
+    assert r["class_histogram"] == (np.bincount(labels, minlength=10) / 200).tolist()
     assert r["class_histogram"] == pytest.approx(metrics.class_histogram(x).tolist())
     json.dumps(r)  # JSON-ready (None, not NaN, for classes with no sample)
 
@@ -245,7 +381,10 @@ def test_reference_statistics_are_cached_on_disk(data_env, tmp_path, monkeypatch
     monkeypatch.setenv("TINYGEN_DATA", data_env["TINYGEN_DATA"])
     monkeypatch.setattr(metrics, "_REFERENCE", {})
     mu, sigma = metrics.reference_statistics(cache_dir=tmp_path)
-    assert mu.shape == (metrics.FEATURE_DIM,) and sigma.shape == (metrics.FEATURE_DIM,) * 2
+    test_images, _ = load_images("fashion-mnist", split="test", value_range=(-1.0, 1.0))   # the 50 fake ones
+    want_mu, want_sigma = metrics.statistics(test_images)
+    np.testing.assert_allclose(mu, want_mu, rtol=1e-12)
+    np.testing.assert_allclose(sigma, want_sigma, rtol=1e-12, atol=1e-15)
     assert len(list(tmp_path.glob("fid_reference_*.npz"))) == 1
     monkeypatch.setattr(metrics, "_REFERENCE", {})
     mu2, sigma2 = metrics.reference_statistics(cache_dir=tmp_path)  # from the file
@@ -261,10 +400,25 @@ def test_lesson_quick_keeps_the_shipped_weights(data_env, tmp_path):
     assert "it/s" in r.stdout and "ETA" in r.stdout
     assert hashlib.sha256(metrics.WEIGHTS_PATH.read_bytes()).hexdigest() == before
     m = json.load(open(out / "metrics.json"))
-    assert 0 <= m["test_accuracy"] <= 1 and not m["installed"]
+    assert not m["installed"]
     assert {"training set", "uniform noise"} <= set(m["calibration"])
-    assert all(v["fid"] >= 0 and 1 <= v["inception_score"] <= 10 for v in m["calibration"].values())
-    assert (out / "classifier.npz").stat().st_size > 0
+    # Recomputed from the weights the lesson wrote and the (fake) data it read: its test accuracy,
+    # and two calibration rows that draw no random numbers (the seed-0 training subset, the blurred test set).
+    model = metrics.load_classifier(path=out / "classifier.npz")
+    x_train, _, x_test, y_test = load_train_test(data_dir=os.path.join(data_env["TINYGEN_DATA"], "fashion-mnist"),
+                                                 value_range=(-1.0, 1.0), limit=300)
+    probs, feats = metrics.probs_and_features(x_test, classifier=model)
+    assert m["test_accuracy"] == pytest.approx((probs.argmax(axis=1) == y_test).mean(), abs=1e-12)
+    reference = metrics.gaussian_statistics(feats)
+    blur = lesson_definitions(LESSON, "gaussian_blur").gaussian_blur
+    n = len(x_train)
+    for name, images in (("training set", x_train[np.random.default_rng(0).choice(n, n, replace=False)]),
+                         ("test set blurred (σ = 1 px)", blur(x_test[:n], 1.0))):
+        want = metrics.evaluate_samples(images, reference=reference, classifier=model)
+        got = m["calibration"][name]
+        assert got["fid"] == pytest.approx(want["fid"], rel=1e-6), name
+        assert got["inception_score"] == pytest.approx(want["inception_score"], rel=1e-6), name
+        assert got["class_histogram"] == want["class_histogram"], name
 
     r = run([LESSON, "--quick", "--install", "--out", str(out)], data_env, tmp_path)
     assert r.returncode != 0 and "--install" in r.stderr

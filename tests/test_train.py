@@ -1,5 +1,16 @@
-"""tinygen.train (fit, evaluate, map_batches) and the named logs of RunDir."""
+"""tinygen.train (fit, evaluate, map_batches) and the named logs of RunDir.
+
+fit's edges are checked against hand-counted steps: a run whose length is
+not a multiple of the sample or checkpoint interval still ends with a frame
+and a checkpoint at its last step; resuming a finished run changes nothing;
+a NaN or infinite loss stops the run with the last good checkpoint kept; a
+checkpoint that does not match ends in one line; the training seconds of a
+resumed run count both parts (a fake clock makes them exact).
+"""
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -7,9 +18,12 @@ import pytest
 import tinygen as tg
 import tinygen.nn.functional as F
 from tinygen import nn, optim
+from tinygen.utils import train as train_module
+from tinygen.utils.checkpoint import load_checkpoint
 from tinygen.utils.data import Batches
+from tinygen.utils.gan import SampleGif, fit_gan
 from tinygen.utils.run import RunDir
-from tinygen.utils.train import evaluate, fit, map_batches, tail_means
+from tinygen.utils.train import CannotResume, NonFiniteLoss, RunStopped, evaluate, fit, map_batches, tail_means
 
 
 def make_run(tmp_path, seed=0, steps=6, resume=False, stop_after=None, state=None, callback_steps=()):
@@ -123,9 +137,9 @@ def test_rundir_named_logs(tmp_path):
 
 
 def test_parse_args_quick_overrides_and_checks(capsys):
-    from tinygen.utils.run import lesson_parser, parse_args
+    from tinygen.utils.run import lesson_parser, parse_args, positive_int
     parser = lesson_parser("t", steps=1000)
-    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--hidden", type=positive_int, default=64)
     quick = {"steps": 5, "batch_size": 16, "hidden": 8}
     args = parse_args(parser, ["--quick"], quick=quick)
     assert (args.steps, args.batch_size, args.hidden) == (5, 16, 8)
@@ -133,11 +147,11 @@ def test_parse_args_quick_overrides_and_checks(capsys):
     assert (args.steps, args.hidden) == (7, 8)
     assert parse_args(parser, [], quick=quick).steps == 1000             # no --quick: defaults
     with pytest.raises(SystemExit):
-        parse_args(parser, ["--hidden", "0"], positive=("hidden",))
-    assert "--hidden: expected an integer >= 1, got 0" in capsys.readouterr().err
+        parse_args(parser, ["--hidden", "0"])
+    assert "argument --hidden: expected an integer >= 1, got 0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         parse_args(parser, ["--batch-size", "0"])
-    assert "--batch-size: expected an integer >= 1, got 0" in capsys.readouterr().err
+    assert "argument --batch-size: expected an integer >= 1, got 0" in capsys.readouterr().err
 
 
 def test_tail_means_averages_the_last_fraction():
@@ -149,3 +163,197 @@ def test_tail_means_averages_the_last_fraction():
     for bad, kwargs in (([], {}), (history, {"fraction": 0}), (history, {"fraction": 1.5})):
         with pytest.raises(ValueError):
             tail_means(bad, ("loss",), **kwargs)
+
+
+# ------------------------------------------------------------------ fit's edges
+def _tiny(tmp_path, values=None, clock=None, stop_after=None):
+    """A Linear(2, 1) on 12 rows, with ``step(next_batch)`` for fit(pull=True).
+
+    ``values(n)`` -> the dict the n-th call returns (default: the loss);
+    ``clock``: a one-element list, advanced by 10 s per step (a fake
+    perf_counter); ``stop_after``: the call that raises KeyboardInterrupt.
+    Returns (run, batches, models, optimizers, step); ``step.calls`` counts.
+    """
+    tg.manual_seed(0)
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=0.05)
+    x = np.random.default_rng(0).standard_normal((12, 2)).astype(np.float32)
+
+    def step(next_batch):
+        step.calls += 1
+        if clock is not None:
+            clock[0] += 10.0
+        if step.calls == stop_after:
+            raise KeyboardInterrupt
+        loss = (model(next_batch()) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return values(step.calls) if values else {"loss": loss.item()}
+
+    step.calls = 0
+    return RunDir(str(tmp_path)), Batches(x, batch_size=4, seed=0), {"m": model}, {"m": opt}, step
+
+
+def _steps_logged(path):
+    return [json.loads(line)["step"] for line in open(path)]
+
+
+def test_a_run_off_the_intervals_ends_with_a_frame_and_a_checkpoint_at_its_last_step(tmp_path, monkeypatch):
+    saved = []
+    real_save = train_module.save_checkpoint
+    monkeypatch.setattr(train_module, "save_checkpoint", lambda path, s, *a, **k: (saved.append(s),
+                                                                                  real_save(path, s, *a, **k)))
+    run, batches, models, optimizers, step = _tiny(tmp_path)
+    frames_at = []
+    gif = SampleGif(run.file("t.gif"), models["m"], tg.randn(3, 2), render=lambda x: np.zeros((2, 2, 3), np.uint8))
+
+    def callback(s):
+        frames_at.append(s)
+        gif(s)
+
+    history = fit_gan(step, batches, run, models, optimizers, gif, steps=7, sample_every=3, checkpoint_every=5,
+                      callback=callback)
+    assert frames_at == [3, 6, 7] and len(gif.frames) == 3        # 7 is no multiple of 3: still a frame
+    assert saved == [5, 7]                                         # nor of 5: still a checkpoint
+    assert load_checkpoint(run.file("train.npz"), models, optimizers)["step"] == 7
+    assert [r["step"] for r in history] == list(range(1, 8)) and step.calls == 7
+
+
+def test_resuming_a_finished_run_changes_nothing(tmp_path, monkeypatch):
+    run, batches, models, optimizers, step = _tiny(tmp_path)
+    gif = SampleGif(run.file("t.gif"), models["m"], tg.randn(3, 2), render=lambda x: np.zeros((2, 2, 3), np.uint8))
+    first = fit_gan(step, batches, run, models, optimizers, gif, steps=7, sample_every=3, checkpoint_every=5)
+    files = {name: (tmp_path / name).read_bytes() for name in ("train.jsonl", "train.npz", "t.gif")}
+    weights = models["m"].weight.numpy().copy()
+    run, batches, models, optimizers, step = _tiny(tmp_path)        # a fresh process's objects
+    gif = SampleGif(run.file("t.gif"), models["m"], tg.randn(3, 2), render=lambda x: np.zeros((2, 2, 3), np.uint8))
+    again = fit_gan(step, batches, run, models, optimizers, gif, steps=7, sample_every=3, checkpoint_every=5,
+                    resume=True)
+    assert step.calls == 0 and len(gif.frames) == 3                 # no step, no frame; the 3 frames restored
+    assert {name: (tmp_path / name).read_bytes() for name in files} == files
+    assert again == first and again.seconds == first.seconds
+    np.testing.assert_array_equal(models["m"].weight.numpy(), weights)
+
+
+def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
+    run, batches, models, optimizers, step = _tiny(
+        tmp_path, values=lambda n: {"loss_G": 0.5, "loss_D": float("nan") if n == 6 else 0.25})
+    with pytest.raises(NonFiniteLoss) as info:
+        fit(step, batches, 10, run, models=models, optimizers=optimizers, pull=True, checkpoint_every=4)
+    e = info.value
+    assert str(e) == (f"[train] step 6: loss_D is nan; stopping. The last good checkpoint (step 4 of 10) "
+                      f"is kept in {tmp_path / 'train.npz'}")
+    assert (e.step, e.key, e.checkpoint_step, e.checkpoint) == (6, "loss_D", 4, str(tmp_path / "train.npz"))
+    assert isinstance(e, RunStopped) and isinstance(e, SystemExit) and e.code == str(e)
+    assert _steps_logged(tmp_path / "train.jsonl") == [1, 2, 3, 4, 5]   # the bad step is not logged
+    assert load_checkpoint(run.file("train.npz"), models, optimizers)["step"] == 4
+
+
+def test_an_infinite_loss_on_a_checkpoint_step_is_not_checkpointed(tmp_path):
+    run, batches, models, optimizers, step = _tiny(
+        tmp_path, values=lambda n: {"loss_D": 0.25, "loss_G": -float("inf") if n == 8 else 0.5})
+    with pytest.raises(NonFiniteLoss, match=r"^\[train\] step 8: loss_G is -inf; stopping. The last good "
+                                            r"checkpoint \(step 4 of 10\)"):
+        fit(step, batches, 10, run, models=models, optimizers=optimizers, pull=True, checkpoint_every=4)
+    assert load_checkpoint(run.file("train.npz"), models, optimizers)["step"] == 4
+
+
+def test_a_nan_before_the_first_checkpoint_says_there_is_none(tmp_path):
+    run, batches, models, optimizers, step = _tiny(tmp_path, values=lambda n: {"loss": float("nan")})
+    with pytest.raises(NonFiniteLoss) as info:
+        fit(step, batches, 10, run, models=models, optimizers=optimizers, pull=True, checkpoint_every=4)
+    assert str(info.value) == ("[train] step 1: loss is nan; stopping. No checkpoint of this run was written yet "
+                               "(the first is due at step 4)")
+    assert info.value.checkpoint is None and not (tmp_path / "train.npz").exists()
+
+
+def test_a_diverging_script_exits_with_one_line_and_status_1(tmp_path):
+    script = tmp_path / "diverge.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from tinygen.utils.data import Batches\n"
+        "from tinygen.utils.run import RunDir\n"
+        "from tinygen.utils.train import fit\n"
+        "fit(lambda x: {'loss': float('nan')}, Batches(np.zeros((4, 1), np.float32), batch_size=2), 3,\n"
+        "    RunDir('out'))\n")
+    r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == ("[train] step 1: loss is nan; stopping. No checkpoint of this run "
+                                                 "was written yet (the first is due at step 3)")
+
+
+def test_resumed_seconds_add_the_first_part(tmp_path, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(train_module, "perf_counter", lambda: clock[0])
+    run, batches, models, optimizers, step = _tiny(tmp_path / "a", clock=clock)
+    whole = fit(step, batches, 6, run, models=models, optimizers=optimizers, pull=True, checkpoint_every=2)
+    assert whole.seconds == 60.0                                     # 6 steps of 10 s
+    run, batches, models, optimizers, step = _tiny(tmp_path / "b", clock=clock, stop_after=5)
+    with pytest.raises(KeyboardInterrupt):                           # dies in step 5, after the checkpoint at 4
+        fit(step, batches, 6, run, models=models, optimizers=optimizers, pull=True, checkpoint_every=2)
+    clock[0] += 5000.0                                               # time passes between the two processes
+    run, batches, models, optimizers, step = _tiny(tmp_path / "b", clock=clock)
+    resumed = fit(step, batches, 6, run, models=models, optimizers=optimizers, pull=True, checkpoint_every=2,
+                  resume=True)
+    assert step.calls == 2 and resumed.seconds == 60.0               # 40 s before the checkpoint + 20 s now
+    finished = fit(step, batches, 6, run, models=models, optimizers=optimizers, pull=True, checkpoint_every=2,
+                   resume=True)
+    assert finished.seconds == 60.0                                  # the finished run's, from its checkpoint
+
+
+def test_a_callback_with_state_dict_is_checkpointed_without_being_in_state(tmp_path):
+    class Recorder:
+        def __init__(self):
+            self.seen = []
+
+        def __call__(self, s):
+            self.seen.append(s)
+
+        def state_dict(self):
+            return {"seen": np.array(self.seen, np.int64)}
+
+        def load_state_dict(self, state):
+            self.seen = np.asarray(state["seen"]).tolist()
+
+    run, batches, models, optimizers, step = _tiny(tmp_path, stop_after=5)
+    with pytest.raises(KeyboardInterrupt):
+        fit(step, batches, 6, run, models=models, optimizers=optimizers, pull=True, checkpoint_every=2,
+            callback=Recorder(), callback_steps=[0, 2, 4, 6])
+    run, batches, models, optimizers, step = _tiny(tmp_path)
+    recorder = Recorder()
+    fit(step, batches, 6, run, models=models, optimizers=optimizers, pull=True, checkpoint_every=2,
+        callback=recorder, callback_steps=[0, 2, 4, 6], resume=True)
+    assert recorder.seen == [0, 2, 4, 6]                             # 0, 2, 4 came back from the checkpoint
+    assert "extra/callback.seen" in np.load(tmp_path / "train.npz").files
+    # Already in state: saved once, under its state name.
+    run, batches, models, optimizers, step = _tiny(tmp_path / "s")
+    recorder = Recorder()
+    fit(step, batches, 2, run, models=models, optimizers=optimizers, pull=True, state={"rec": recorder},
+        callback=recorder, callback_steps=[2])
+    assert [k for k in np.load(tmp_path / "s" / "train.npz").files if k.startswith("extra/")] == ["extra/rec.seen"]
+    # A state this run does not keep (the object was renamed, or the lesson changed) is an error, not lost.
+    run, batches, models, optimizers, step = _tiny(tmp_path / "s")
+    with pytest.raises(CannotResume, match=r"state: the checkpoint holds the state of \['rec'\], which this run "):
+        fit(step, batches, 4, run, models=models, optimizers=optimizers, pull=True, callback=Recorder(),
+            callback_steps=[2], resume=True)
+
+
+def test_a_checkpoint_that_does_not_match_is_one_line_naming_the_file(tmp_path):
+    run, batches, models, optimizers, step = _tiny(tmp_path)
+    fit(step, batches, 5, run, models=models, optimizers=optimizers, pull=True, checkpoint_every=2)
+    path = tmp_path / "train.npz"                                    # at step 5: batch 2 of epoch 1's 3
+    prog = os.path.basename(sys.argv[0])
+    other = {"m": nn.Linear(2, 3)}                                   # another architecture
+    with pytest.raises(CannotResume) as info:
+        fit(step, batches, 6, run, models=other, optimizers={}, pull=True, resume=True)
+    text = str(info.value)
+    assert text.startswith(f"{prog}: error: --resume: cannot continue [train] from {path}: models['m']: ")
+    assert "\n" not in text and info.value.path == str(path) and isinstance(info.value, SystemExit)
+    fewer = Batches(np.zeros((2, 2), np.float32), batch_size=2)      # other data: 1 batch an epoch
+    with pytest.raises(CannotResume, match="invalid Batches state"):
+        fit(step, fewer, 6, run, models=models, optimizers=optimizers, pull=True, resume=True)
+    path.write_bytes(path.read_bytes()[:200])                        # a truncated file
+    with pytest.raises(CannotResume, match=f"from {path}: path: {path} is not a readable tinygen checkpoint"):
+        fit(step, batches, 6, run, models=models, optimizers=optimizers, pull=True, resume=True)
+    assert step.calls == 5                                           # nothing trained on any of them

@@ -16,6 +16,7 @@ from ..nn.layers import Conv2d, ConvTranspose2d, Linear, UpsampleConv2d
 from ..nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from . import viz
 from .fileio import atomic_open
+from .run import nonnegative_int, positive_int
 from .train import fit
 
 
@@ -25,60 +26,65 @@ def add_gan_flags(parser, sample_every=100, checkpoint_every=200, z_dim=100):
 
     --z-dim, --sample-every (steps between GIF frames), --checkpoint-every,
     --eval-samples (how many samples the closing FID/IS use; 10,000 for every
-    figure the project reports, since FID depends on N) and
-    --export-samples N (also write N samples as ``.npy``; 0 writes none).
+    figure the project reports, since FID depends on N), all integers >= 1,
+    and --export-samples N >= 0 (also write N samples as ``.npy``; 0 writes
+    none). A value out of range ends in argparse's one-line error.
     """
-    parser.add_argument("--z-dim", type=int, default=z_dim, help="latent dimension")
-    parser.add_argument("--sample-every", type=int, default=sample_every, help="steps between GIF frames")
-    parser.add_argument("--checkpoint-every", type=int, default=checkpoint_every)
-    parser.add_argument("--eval-samples", type=int, default=10_000,
+    parser.add_argument("--z-dim", type=positive_int, default=z_dim, help="latent dimension")
+    parser.add_argument("--sample-every", type=positive_int, default=sample_every, help="steps between GIF frames")
+    parser.add_argument("--checkpoint-every", type=positive_int, default=checkpoint_every)
+    parser.add_argument("--eval-samples", type=positive_int, default=10_000,
                         help="samples scored by FID, IS and the class histogram at the end")
-    parser.add_argument("--export-samples", type=int, default=0, metavar="N",
+    parser.add_argument("--export-samples", type=nonnegative_int, default=0, metavar="N",
                         help="write N samples to samples.npy in [-1, 1] (and labels.npy when conditional)")
     return parser
 
 
 GAN_QUICK = {"sample_every": 2, "checkpoint_every": 2, "eval_samples": 200}
 """``--quick`` values of the GAN flags, for ``parse_args(quick={**GAN_QUICK, ...})``."""
-GAN_POSITIVE = ("z_dim", "sample_every", "checkpoint_every", "eval_samples")
-"""GAN flags that must be >= 1, for ``parse_args(positive=GAN_POSITIVE)``."""
 
 
 # ---------------------------------------------------------------- training
-def fit_gan(step, batches, run, args, models, optimizers, gif, callback=None, extra_steps=(), print_every=250,
-            state=None, name="train"):
+def fit_gan(step, batches, run, models, optimizers, gif, *, steps, sample_every, checkpoint_every, resume=False,
+            device="cpu", print_every=250, callback=None, extra_steps=(), state=None, name="train"):
     """:func:`tinygen.utils.train.fit` with the GAN lessons' conventions.
 
     ``step(next_batch)`` pulls its own batches (``pull=True``); ``gif`` (a
-    :class:`SampleGif`) is checkpointed with the models and gets a frame every
-    ``args.sample_every`` steps and at the last step; checkpoints every
-    ``args.checkpoint_every`` steps; ``--resume``, ``--device`` and ``--quick``
-    (progress on every step) as the flags say.
+    :class:`SampleGif`) is checkpointed with the models and gets a frame after
+    every multiple of ``sample_every`` and after step ``steps`` (a multiple or
+    not; e.g. steps 7, sample_every 3: frames after steps 3, 6 and 7).
 
     Args:
-        step, batches, run: as for ``fit``. args: the parsed GAN flags
-            (:func:`add_gan_flags` plus ``lesson_parser``'s).
+        step, batches, run: as for ``fit``.
         models, optimizers: dicts name -> Module / Optimizer.
         gif: the :class:`SampleGif`.
+        steps: generator steps (``fit``'s ``steps``).
+        sample_every: steps between GIF frames.
+        checkpoint_every, resume, device, print_every: as for ``fit`` (a
+            checkpoint after every multiple and after the last step).
         callback: runs instead of ``gif`` at those steps (it should call
-            ``gif`` itself), e.g. to save extra snapshots.
+            ``gif`` itself), e.g. to save extra snapshots; if it has
+            ``state_dict()``/``load_state_dict()``, ``fit`` checkpoints it too.
         extra_steps: further steps at which the callback runs (0 is before
             the first step).
-        print_every: steps between progress lines.
         state: optional dict name -> object with ``state_dict()`` and
             ``load_state_dict(d)``, checkpointed beside ``gif`` and restored
-            through them on ``--resume`` (e.g. BEGAN's k_t).
+            through them on resume (e.g. BEGAN's k_t).
         name: the stage's name, as ``fit``'s (``<name>.jsonl``, ``<name>.npz``),
             for a lesson that trains more than one GAN.
 
     Returns:
-        the run's log, as ``fit`` returns it.
+        the run's log, a :class:`tinygen.utils.train.History` as ``fit``
+        returns it (its ``seconds``: training time over all resumes).
+
+    Raises:
+        as ``fit``: ``NonFiniteLoss``, ``CannotResume``, ``ValueError``.
     """
-    at = {s for s in range(1, args.steps + 1) if s % args.sample_every == 0} | {args.steps} | set(extra_steps)
-    return fit(step, batches, args.steps, run, name=name, models=models, optimizers=optimizers,
-               state={"gif": gif, **(state or {})},
-               resume=args.resume, device=args.device, pull=True, print_every=1 if args.quick else print_every,
-               checkpoint_every=args.checkpoint_every, callback=callback or gif, callback_steps=sorted(at))
+    at = {s for s in range(1, steps + 1) if s % sample_every == 0} | {steps} | set(extra_steps)
+    return fit(step, batches, steps, run, name=name, models=models, optimizers=optimizers,
+               state={"gif": gif, **(state or {})}, resume=resume, device=device, pull=True,
+               print_every=print_every, checkpoint_every=checkpoint_every, callback=callback or gif,
+               callback_steps=sorted(at))
 
 
 # ---------------------------------------------------------------- init

@@ -3,9 +3,19 @@
 Each lesson keeps its model and training loop in view; what is the same in
 every lesson (flags, a JSONL loss log that survives a resume, where files go)
 lives here.
+
+A lesson's numeric flags are checked where they are declared, by the
+``type=`` of ``add_argument``: :func:`positive_int`, :func:`nonnegative_int`,
+:func:`positive_float`, :func:`nonnegative_float`, :func:`probability`,
+:func:`open_unit`, :func:`beta`, or :func:`bounded` and :func:`int_list` for
+other ranges. Each rejects NaN and infinities, so a bad value ends in
+argparse's one line ``prog: error: argument --flag: expected ..., got ...``
+(exit status 2) before anything is loaded.
 """
 import argparse
+import functools
 import json
+import math
 import os
 import sys
 
@@ -14,26 +24,131 @@ from .fileio import atomic_write_bytes
 from .viz import append_jsonl, read_jsonl
 
 
-def lesson_parser(description, steps, batch_size=64, out=None, datasets=("fashion-mnist", "mnist", "folder")):
-    """An ``argparse`` parser with the flags every lesson takes.
+# ---------------------------------------------------------------- flag types
+def _interval(low, high, open_low, open_high):
+    if high is None:
+        return f"{'>' if open_low else '>='} {low:g}"
+    if low is None:
+        return f"{'<' if open_high else '<='} {high:g}"
+    return f"in {'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
 
-    --steps, --batch-size, --device {cpu,cuda}, --seed, --quick, --out,
-    --resume, --dataset (one of ``datasets``), --data-dir, --image-size.
-    Lessons add their own flags to the returned parser. A lesson that needs
-    labels and a test split passes ``datasets=("fashion-mnist", "mnist")``.
+
+def _shown(text):
+    return text if text.strip() == text and text else repr(text)
+
+
+def bounded(kind=float, low=None, high=None, open_low=False, open_high=False):
+    """An argparse ``type=`` for a finite number in a range, e.g. ``bounded(float, 0, 4, True, True)`` for (0, 4).
+
+    Args:
+        kind: ``int`` or ``float``, what the flag's text is parsed as.
+        low, high: the bounds (None: unbounded on that side).
+        open_low, open_high: True excludes that bound.
+
+    Returns:
+        a function str -> ``kind`` for ``parser.add_argument(..., type=...)``.
+        It raises ``argparse.ArgumentTypeError("expected an integer >= 1,
+        got 0")`` (NaN and infinities are never accepted), which argparse
+        prints as ``prog: error: argument --flag: expected ..., got ...``
+        and exits with status 2.
     """
-    p = argparse.ArgumentParser(description=description,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--steps", type=int, default=steps, help="training iterations")
-    p.add_argument("--batch-size", type=int, default=batch_size)
+    expected = ("an integer " if kind is int else "a finite number ") + _interval(low, high, open_low, open_high)
+
+    def check(text):
+        try:
+            value = kind(text)
+        except (TypeError, ValueError):
+            value = None
+        if (value is None or not math.isfinite(value)
+                or (low is not None and (value <= low if open_low else value < low))
+                or (high is not None and (value >= high if open_high else value > high))):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {_shown(text)}")
+        return value
+
+    check.__name__ = check.__qualname__ = f"{kind.__name__}_{_interval(low, high, open_low, open_high)}"
+    check.__doc__ = f"Flag type: the text as {expected}; else ``argparse.ArgumentTypeError``."
+    return check
+
+
+def int_list(low=None):
+    """An argparse ``type=`` for comma-separated integers, each >= ``low``: ``"10,100"`` -> ``[10, 100]``.
+
+    Returns:
+        a function str -> list of int, raising ``argparse.ArgumentTypeError``
+        (``expected comma-separated integers >= 10, got 5,100``) on an
+        empty item, a non-integer or one below ``low``.
+    """
+    item = bounded(int, low)
+    expected = "comma-separated integers" + ("" if low is None else f" >= {low}")
+
+    def check(text):
+        try:
+            return [item(v) for v in text.split(",")]
+        except argparse.ArgumentTypeError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {_shown(text)}") from None
+
+    check.__name__ = check.__qualname__ = "int_list"
+    check.__doc__ = f"Flag type: the text as {expected}; else ``argparse.ArgumentTypeError``."
+    return check
+
+
+def _named(name, doc, check):
+    check.__name__ = check.__qualname__ = name
+    check.__doc__ = doc
+    return check
+
+
+positive_int = _named("positive_int", "Flag type: an integer >= 1 (a count, a size, a number of steps).",
+                      bounded(int, 1))
+nonnegative_int = _named("nonnegative_int", "Flag type: an integer >= 0 (a seed; a count where 0 means none).",
+                         bounded(int, 0))
+positive_float = _named("positive_float", "Flag type: a finite number > 0 (a learning rate, a noise scale).",
+                        bounded(float, 0, open_low=True))
+nonnegative_float = _named("nonnegative_float", "Flag type: a finite number >= 0 (a loss weight; 0 switches "
+                           "the term off).", bounded(float, 0))
+probability = _named("probability", "Flag type: a number in [0, 1].", bounded(float, 0, 1))
+open_unit = _named("open_unit", "Flag type: a number in (0, 1), e.g. a probability whose log and log(1 - p) "
+                   "are taken.", bounded(float, 0, 1, open_low=True, open_high=True))
+beta = _named("beta", "Flag type: a number in [0, 1), e.g. Adam's β1, a decay rate (1 would never forget).",
+              bounded(float, 0, 1, open_high=True))
+
+
+def _error(parser, message):
+    # The parser's error(): argparse's on the command line (usage, "prog: error: message",
+    # exit status 2); a ValueError in a notebook, where exiting would only print "SystemExit: 2".
+    if in_notebook():
+        raise ValueError(message) from None
+    argparse.ArgumentParser.error(parser, message)
+
+
+def lesson_parser(description, steps, batch_size=64, out=None, datasets=("fashion-mnist", "mnist", "folder")):
+    """An ``argparse.ArgumentParser`` with the flags every lesson takes.
+
+    --steps and --batch-size (integers >= 1), --device {cpu,cuda}, --seed
+    (an integer >= 0), --quick, --out, --resume, --dataset (one of
+    ``datasets``), --data-dir, --image-size (an integer >= 1). Lessons add
+    their own flags to the returned parser, each with one of this module's
+    checking types. A lesson that needs labels and a test split passes
+    ``datasets=("fashion-mnist", "mnist")``.
+
+    Its ``error()`` (argparse's, and every check of :func:`parse_args`)
+    prints usage and ``prog: error: message`` and exits with status 2 on the
+    command line, and raises ``ValueError(message)`` in a notebook
+    (:func:`in_notebook`), where exiting would only print ``SystemExit: 2``.
+    """
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.error = functools.partial(_error, p)
+    p.add_argument("--steps", type=positive_int, default=steps, help="training iterations")
+    p.add_argument("--batch-size", type=positive_int, default=batch_size)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--quick", action="store_true", help="a few steps on a small subset (for tests)")
     p.add_argument("--out", default=out, help="output folder (default: runs/<lesson>)")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint(s) in --out")
     p.add_argument("--dataset", default=datasets[0], choices=list(datasets))
     p.add_argument("--data-dir", default=None, help="folder holding the dataset (required for 'folder')")
-    p.add_argument("--image-size", type=int, default=None, help="side length for --dataset folder (default 64)")
+    p.add_argument("--image-size", type=positive_int, default=None,
+                   help="side length for --dataset folder (default 64)")
     return p
 
 
@@ -46,10 +161,10 @@ def in_notebook():
 
 
 def flag_error(parser, flag, message, exc_type=ValueError):
-    """Report a bad command-line flag: as argparse does on the command line
-    (usage, then ``prog: error: --flag: message``, exit status 2, no
-    traceback); as an exception in a notebook, where exiting would only
-    print ``SystemExit: 2``.
+    """Report a bad command-line flag that no ``type=`` can check alone (it depends on other flags):
+    as argparse does on the command line (usage, then ``prog: error: --flag:
+    message``, exit status 2, no traceback); as an exception in a notebook,
+    where exiting would only print ``SystemExit: 2``.
 
     Raises:
         SystemExit: (command line) status 2, via ``parser.error``.
@@ -61,7 +176,7 @@ def flag_error(parser, flag, message, exc_type=ValueError):
     parser.error(text)
 
 
-def parse_args(parser, argv=None, quick=None, positive=()):
+def parse_args(parser, argv=None, quick=None):
     """Parse flags, ignoring unknown ones (so a lesson also runs cell by cell in an editor/Jupyter),
     and check the set-up they describe before anything is loaded or built.
 
@@ -70,16 +185,17 @@ def parse_args(parser, argv=None, quick=None, positive=()):
         quick: dict flag name -> value that ``--quick`` uses instead of the
             default (e.g. ``{"steps": 5, "batch_size": 16}``); a flag given
             explicitly on the command line still wins.
-        positive: names of further integer flags that must be >= 1
-            (``steps`` and ``batch_size`` always are checked).
 
-    Checks: ``--device cuda`` needs a usable GPU; ``--dataset folder`` needs
+    Each flag's own range is checked by its ``type=`` while parsing. Then:
+    ``--device cuda`` needs a usable GPU; ``--dataset folder`` needs
     ``--data-dir``; a given ``--data-dir`` must be a folder; ``--image-size``
-    must be 28 (or absent) for the 28x28 IDX datasets, and >= 1 for a folder.
+    must be 28 (or absent) for the 28x28 IDX datasets; ``--resume`` needs a
+    checkpoint (a ``.npz`` file) somewhere in ``--out``.
 
     Raises:
-        SystemExit: (command line, via :func:`flag_error`) a check fails; the
-            one error line names the flag, what was expected and what was given.
+        SystemExit: (command line, via :func:`flag_error` or argparse) a check
+            fails; the one error line names the flag, what was expected and
+            what was given; exit status 2.
         ValueError, RuntimeError, FileNotFoundError: (notebook) the same message.
     """
     args, _ = parser.parse_known_args(argv)
@@ -87,11 +203,12 @@ def parse_args(parser, argv=None, quick=None, positive=()):
         for name, value in (quick or {}).items():
             if getattr(args, name) == parser.get_default(name):
                 setattr(args, name, value)
-    for name in ("steps", "batch_size", *positive):
-        if getattr(args, name) < 1:
-            flag_error(parser, f"--{name.replace('_', '-')}", f"expected an integer >= 1, got {getattr(args, name)}")
     _check_setup(parser, args)
     return args
+
+
+def _has_checkpoint(folder):
+    return any(name.endswith(".npz") for _, _, names in os.walk(folder) for name in names)
 
 
 def _check_setup(parser, args):
@@ -109,8 +226,10 @@ def _check_setup(parser, args):
     if dataset in ("fashion-mnist", "mnist") and size not in (None, 28):
         flag_error(parser, "--image-size", f"expected 28 (or no --image-size) for --dataset {dataset}, "
                    f"whose images are 28x28, got {size}; resizing applies to --dataset folder")
-    if dataset == "folder" and size is not None and size < 1:
-        flag_error(parser, "--image-size", f"expected an integer >= 1, got {size}")
+    out = getattr(args, "out", None)
+    if getattr(args, "resume", False) and out is not None and not _has_checkpoint(out):
+        flag_error(parser, "--resume", f"expected a checkpoint (.npz) in --out {out} to continue from, got none"
+                   f" (run without --resume to start)", FileNotFoundError)
 
 
 class RunDir:

@@ -8,7 +8,10 @@ the checkpoints and resuming. Both chapters train through it. :func:`evaluate` a
 model over a whole array in batches without recording a graph; :func:`tail_means` averages the end of a
 run's log.
 """
+import math
 import os
+import sys
+from time import perf_counter
 
 import numpy as np
 
@@ -16,6 +19,7 @@ from ..autograd import no_grad
 from .checkpoint import load_checkpoint, save_checkpoint
 from ..creation import tensor
 from .progress import Progress
+from .run import in_notebook
 
 
 def _to_tensors(batch, device):
@@ -30,6 +34,53 @@ def _chunks(arrays, batch_size, device):
                          f"{[len(a) for a in arrays]}")
     for i in range(0, len(arrays[0]), batch_size):
         yield _to_tensors(tuple(a[i:i + batch_size] for a in arrays), device)
+
+
+class RunStopped(SystemExit):
+    """A run that cannot go on: raised by :func:`fit`, never meant to be caught by a lesson.
+
+    It is a ``SystemExit`` whose argument is one line of text, so a lesson
+    run from the command line ends with that line on stderr, no traceback,
+    and exit status 1; a notebook shows the line under the cell. Code that
+    wants to go on catches it (``except RunStopped``); ``except Exception``
+    does not, by design.
+    """
+
+
+class NonFiniteLoss(RunStopped):
+    """A number that ``step`` returned is NaN or infinite (the run diverged); see :func:`fit`.
+
+    Attributes: ``step`` (int, the step that produced it), ``key`` (str, e.g.
+    ``"loss_D"``), ``value`` (float), ``checkpoint`` (path of the checkpoint,
+    which holds the last good step ``checkpoint_step``, or None when this
+    run has written none yet).
+    """
+
+    def __init__(self, message, step, key, value, checkpoint, checkpoint_step):
+        super().__init__(message)
+        self.step, self.key, self.value = step, key, value
+        self.checkpoint, self.checkpoint_step = checkpoint, checkpoint_step
+
+
+class CannotResume(RunStopped):
+    """``resume=True`` found a checkpoint that cannot be loaded into this run; see :func:`fit`.
+
+    Attributes: ``path`` (the checkpoint), ``reason`` (str, what did not match).
+    """
+
+    def __init__(self, message, path, reason):
+        super().__init__(message)
+        self.path, self.reason = path, reason
+
+
+class History(list):
+    """What :func:`fit` returns: the stage's log, a list of dicts (one per step, oldest first).
+
+    Attribute ``seconds`` (float): the stage's training seconds over the whole
+    run, interruptions and resumes included (see :func:`fit`).
+    """
+
+    seconds = 0.0
 
 
 def fit(step, batches, steps, run, name="train", models=None, optimizers=None, state=None,
@@ -47,11 +98,20 @@ def fit(step, batches, steps, run, name="train", models=None, optimizers=None, s
     to ``<run>/<name>.jsonl`` with the step and shown on the progress line
     (``[name] step 200/2000 | loss 0.0213 | 41.2 it/s | ETA 0m43s``).
 
-    Every ``checkpoint_every`` steps and at the end, ``<run>/<name>.npz``
-    stores the models, the optimizers, the RNG, the data order and ``state``,
-    atomically. With ``resume=True`` a run picks up from that file, and a
-    stage that had finished is loaded instead of retrained, so a lesson that
-    trains several models resumes where it stopped.
+    At every multiple of ``checkpoint_every`` and at step ``steps`` (whether
+    or not it is a multiple), ``<run>/<name>.npz`` stores the models, the
+    optimizers, the RNG, the data order, ``state``, the callback's state and
+    the training seconds so far, atomically. With ``resume=True`` a run
+    picks up from that file (a stage with no file yet starts at step 0), and
+    a stage that had finished is loaded instead of retrained: no step runs,
+    no callback, and neither the log nor the checkpoint is rewritten, so a
+    lesson that trains several models resumes where it stopped.
+
+    A step whose numbers include a NaN or an infinity stops the run there,
+    before it is logged, called back or checkpointed: the checkpoint keeps
+    the last good step, and :class:`NonFiniteLoss` says so in one line
+    (``[train] step 37: loss_D is nan; stopping. The last good checkpoint
+    (step 20 of 200) is kept in runs/x/train.npz``).
 
     Args:
         step: the lesson's training step; called with one Tensor per array in
@@ -66,36 +126,65 @@ def fit(step, batches, steps, run, name="train", models=None, optimizers=None, s
             place when resuming; or objects with ``state_dict()`` (a dict of
             arrays or JSON values) and ``load_state_dict(d)``, such as
             :class:`tinygen.utils.gan.SampleGif`, restored through them.
+            The names ``batches`` and ``_seconds`` are fit's own.
         callback, callback_steps: ``callback(step)`` runs after each listed
             step (0 means before the first one), e.g. to snapshot samples.
-            The models are put back in training mode after it.
+            The models are put back in training mode after it. A callback
+            with ``state_dict()`` and ``load_state_dict(d)`` that is not
+            already in ``state`` is checkpointed and restored as if it were
+            (as ``state["callback"]``).
         pull: False calls ``step(*tensors)`` with one batch; True calls
             ``step(next_batch)`` with the batch source.
 
     Returns:
-        The stage's log: a list of dicts, one per step.
+        a :class:`History`: the stage's log (a list of dicts, one per step,
+        read back from ``<name>.jsonl``) whose ``seconds`` is the training
+        time of all ``steps`` steps: the seconds before the checkpoint it
+        resumed from plus this call's, measured (``time.perf_counter``) from
+        the first step (or the step-0 callback) to the last checkpoint.
 
     Raises:
-        ValueError: steps < 0, or ``step`` did not return a dict of numbers.
-        (From ``load_checkpoint``) ValueError if the checkpoint does not match.
+        ValueError: steps < 0, checkpoint_every < 1, or ``step`` did not return a dict of numbers.
+        NonFiniteLoss: a returned number is NaN or infinite (see above).
+        CannotResume: ``resume`` and the checkpoint cannot be read or does
+            not match the models, optimizers, data or state (another
+            architecture, other flags, a truncated file); its one line names
+            the file and what did not match. Nothing has been trained then.
     """
     if steps < 0:
         raise ValueError(f"steps: expected an int >= 0, got {steps}")
+    if checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every: expected an int >= 1, got {checkpoint_every}")
     models, optimizers = models or {}, optimizers or {}
     ckpt = run.file(name + ".npz")
-    start = 0
     state = {} if state is None else state
+    objects = {k: v for k, v in state.items() if hasattr(v, "state_dict")}
+    if hasattr(callback, "state_dict") and not any(v is callback for v in objects.values()):
+        objects["callback"] = callback
+    start, before, saved_at = 0, 0.0, None   # first step, seconds before it, step of the last checkpoint
     if resume and os.path.exists(ckpt):
-        saved = load_checkpoint(ckpt, models, optimizers)
-        start = saved["step"]
-        batches.load_state_dict(saved["extra"].pop("batches"))
-        _restore_state(state, saved["extra"])
+        start, before = _resume(ckpt, name, models, optimizers, batches, state, objects)
+        saved_at = start
         print(f"[{name}] resumed at step {start}" + (" (finished)" if start >= steps else ""))
+        for m in models.values():
+            m.train()
+        if start >= steps:
+            history = History(run.history(name))
+            history.seconds = before
+            return history
+    elif resume:
+        print(f"[{name}] no checkpoint {ckpt} yet: starting at step 0")
+        resume = False
     run.reset_log(name, start if resume else None)
     callback_steps = set(callback_steps)
+    t0 = perf_counter()
+    seconds = before
 
     def save(s):
-        save_checkpoint(ckpt, s, models, optimizers, extra={"batches": batches.state_dict(), **_flat_state(state)})
+        nonlocal seconds, saved_at
+        seconds, saved_at = before + perf_counter() - t0, s
+        save_checkpoint(ckpt, s, models, optimizers, extra={"batches": batches.state_dict(), "_seconds": seconds,
+                                                             **_flat_state(state, objects)})
 
     def next_batch():
         tensors = _to_tensors(batches.next_batch(), device)
@@ -117,32 +206,57 @@ def fit(step, batches, steps, run, name="train", models=None, optimizers=None, s
         if not isinstance(values, dict):
             raise ValueError(f"step: expected a dict of floats, got {type(values).__name__}")
         record = {"step": s, **{k: float(v) for k, v in values.items()}}
+        bad = next((k for k, v in record.items() if not math.isfinite(v)), None)
+        if bad is not None:
+            raise NonFiniteLoss(f"[{name}] step {s}: {bad} is {record[bad]}; stopping. " + (
+                f"The last good checkpoint (step {saved_at} of {steps}) is kept in {ckpt}" if saved_at is not None
+                else f"No checkpoint of this run was written yet (the first is due at step "
+                     f"{min(checkpoint_every, steps)})"), s, bad, record[bad], ckpt if saved_at is not None else None,
+                saved_at)
         run.log(record, name)
         progress.update(s, **values)
         call_back(s)
         if s % checkpoint_every == 0 or s == steps:
             save(s)
-    if start == 0 and steps == 0:
+    if steps == 0:
         save(0)
-    return run.history(name)
+    history = History(run.history(name))
+    history.seconds = seconds
+    return history
 
 
-def _flat_state(state):
+def _resume(ckpt, name, models, optimizers, batches, state, objects):
+    """Load ``ckpt`` into everything fit keeps; returns (step, seconds before it). Raises CannotResume."""
+    try:
+        saved = load_checkpoint(ckpt, models, optimizers)
+        extra = saved["extra"]
+        batches.load_state_dict(extra.pop("batches"))
+        before = float(extra.pop("_seconds", 0.0))   # 0 for a checkpoint of an older tinygen
+        _restore_state(state, objects, extra)
+    except (KeyError, TypeError, ValueError) as e:
+        reason = str(e) if not isinstance(e, KeyError) else f"no saved entry {e}"
+        prog = "" if in_notebook() else os.path.basename(sys.argv[0]) + ": error: "
+        raise CannotResume(f"{prog}--resume: cannot continue [{name}] from {ckpt}: {reason} (resume with the "
+                           f"model and flags that wrote it, or start afresh: another --out, or no --resume)",
+                           ckpt, reason) from None
+    return saved["step"], before
+
+
+def _flat_state(state, objects):
     # An object's state_dict() entries are stored as "<name>.<key>" beside the plain values.
-    flat = {}
-    for k, v in state.items():
-        if hasattr(v, "state_dict"):
-            flat.update({f"{k}.{kk}": vv for kk, vv in v.state_dict().items()})
-        else:
-            flat[k] = v
+    flat = {k: v for k, v in state.items() if k not in objects}
+    for k, obj in objects.items():
+        flat.update({f"{k}.{kk}": vv for kk, vv in obj.state_dict().items()})
     return flat
 
 
-def _restore_state(state, saved):
-    for k, v in list(state.items()):
-        if hasattr(v, "load_state_dict"):
-            prefix = k + "."
-            v.load_state_dict({kk[len(prefix):]: saved.pop(kk) for kk in list(saved) if kk.startswith(prefix)})
+def _restore_state(state, objects, saved):
+    orphans = sorted({k.split(".")[0] for k in saved if "." in k} - set(objects))
+    if orphans:  # saved by an object this run does not have (another lesson version, another callback)
+        raise ValueError(f"state: the checkpoint holds the state of {orphans}, which this run does not keep")
+    for k, obj in objects.items():
+        prefix = k + "."
+        obj.load_state_dict({kk[len(prefix):]: saved.pop(kk) for kk in list(saved) if kk.startswith(prefix)})
     state.update(saved)
 
 
