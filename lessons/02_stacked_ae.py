@@ -244,7 +244,9 @@ viz.plot_losses({k: [r for r in h if r["step"] > skip] for k, h in hist.items()}
 # with cross-entropy. The baseline is the same head on the raw 784 pixels,
 # with the same labels and steps. Both inputs are standardised with the
 # labelled set's mean and standard deviation. We report test accuracy on the
-# whole test set, whichever wins.
+# whole test set, whichever wins. This is a *linear probe*; lesson 12b probes
+# a GAN's discriminator with the workbench's copy of `train_head`
+# (`tinygen.utils.probe.linear_probe`), which a test holds equal to this one.
 
 # %%
 def train_head(name, features, labels, features_test):

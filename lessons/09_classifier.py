@@ -40,7 +40,8 @@ from tinygen.utils.run import RunDir, lesson_parser, parse_args, positive_float,
 from tinygen.utils.train import fit
 
 parser = lesson_parser("A Fashion-MNIST classifier, and the Inception Score and FID built on it",
-                       steps=1800, batch_size=128, out=os.path.join("runs", "09_classifier"))
+                       steps=1800, batch_size=128, out=os.path.join("runs", "09_classifier"),
+                       datasets=("fashion-mnist", "mnist"))
 parser.add_argument("--lr", type=positive_float, default=2e-3, help="Adam's learning rate, cosine-annealed to 0")
 parser.add_argument("--install", action="store_true",
                     help="copy the trained weights over the shipped tinygen/utils/weights file")

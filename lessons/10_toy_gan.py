@@ -22,62 +22,38 @@
 # run's samples over the data), `generator_losses.png`, `losses.png`,
 # `samples.png` (every run's final samples), `coverage.png`, `collapse.png`,
 # `metrics.json`, and per run a log `<run>.jsonl` and a resumable `<run>.npz`.
+#
+# The lesson keeps the models, the losses and the training step in view;
+# its workbench, `tinygen/utils/toy.py`, holds the data, the flags, the
+# coverage tracker that `fit` calls back (and checkpoints, for `--resume`),
+# each run's summary and the figures of all runs.
 
 # %%
-import os
+import copy
 
 import numpy as np
 
 import tinygen as tg
 import tinygen.nn.functional as F
 from tinygen import nn, optim
-from tinygen.utils import viz  # (viz selects matplotlib's Agg backend)
+from tinygen.utils import toy, viz  # toy: the data and this lesson's workbench; viz selects matplotlib's Agg
 import matplotlib.pyplot as plt
 from tinygen.utils.data import Batches
-from tinygen.utils.metrics import mode_coverage
-from tinygen.utils.gan import GAN_QUICK, add_gan_flags, export_samples, generate
-from tinygen.utils.run import RunDir, lesson_parser, parse_args, positive_float, positive_int
-from tinygen.utils.toy import grid_of_gaussians, ring_of_gaussians
+from tinygen.utils.gan import export_samples, generate
+from tinygen.utils.run import RunDir, parse_args
 from tinygen.utils.train import fit
 
-parser = lesson_parser("A GAN on 2-D toy data: minimax vs non-saturating loss, k, mode collapse "
-                       "(Goodfellow et al. 2014; Lin et al. 2018)", steps=3000, batch_size=256,
-                       out=os.path.join("runs", "10_toy_gan"))
-add_gan_flags(parser, sample_every=150, checkpoint_every=500, z_dim=2)
-parser.set_defaults(eval_samples=2500)  # PacGAN counts modes on 2,500 samples
-parser.add_argument("--lr", type=positive_float, default=1e-3, help="Adam's learning rate, G and D")
-parser.add_argument("--hidden", type=positive_int, default=128, help="units per hidden layer of G and D")
-parser.add_argument("--layers", type=positive_int, default=3, help="hidden layers of G and D")
-parser.add_argument("--k-strong", type=positive_int, default=5, help="D steps per G step of the strong-D run")
-parser.add_argument("--weak-every", type=positive_int, default=4, help="the weak-D run steps D once per this many G steps")
-parser.add_argument("--t-d", type=positive_float, default=1.2,
-                    help="adaptive run: train D while its loss is above this (2 log 2 = 1.386 is chance)")
-parser.add_argument("--max-d-steps", type=positive_int, default=10, help="adaptive run: at most this many D steps per G step")
-parser.add_argument("--collapse-lr", type=positive_float, default=1e-2, help="learning rate of the run that collapses")
-parser.add_argument("--probe-steps", type=positive_int, default=500, help="D steps against a fixed, untrained G (section 4)")
-parser.add_argument("--runs", default="all", help="comma-separated subset of the runs to train (default all)")
-args = parse_args(parser, quick={**GAN_QUICK, "steps": 12, "batch_size": 64, "sample_every": 4,
-                                 "checkpoint_every": 6, "eval_samples": 500, "probe_steps": 40, "hidden": 32})
-# The runs of section 5, checked here, before anything is written.
-RUNS = {
-    "ring_ns": dict(data="ring", loss="ns", k=1),
-    "ring_minimax": dict(data="ring", loss="minimax", k=1),
-    "grid_ns": dict(data="grid", loss="ns", k=1),
-    "grid_minimax": dict(data="grid", loss="minimax", k=1),
-    "grid_weak": dict(data="grid", loss="ns", k=1 / args.weak_every),
-    "grid_strong": dict(data="grid", loss="ns", k=args.k_strong),
-    "grid_adaptive": dict(data="grid", loss="ns", k="adaptive"),
-    "ring_collapse": dict(data="ring", loss="ns", k=1, lr=args.collapse_lr),
-}
+parser = toy.toy_gan_parser()                      # the flags: see `--help`
+args = parse_args(parser, quick=toy.TOY_GAN_QUICK)
+RUNS = {"ring_ns": dict(data="ring", loss="ns", k=1),        "ring_minimax": dict(data="ring", loss="minimax", k=1),
+        "grid_ns": dict(data="grid", loss="ns", k=1),        "grid_minimax": dict(data="grid", loss="minimax", k=1),
+        "grid_weak": dict(data="grid", loss="ns", k=1 / args.weak_every),
+        "grid_strong": dict(data="grid", loss="ns", k=args.k_strong),
+        "grid_adaptive": dict(data="grid", loss="ns", k="adaptive"),
+        "ring_collapse": dict(data="ring", loss="ns", k=1, lr=args.collapse_lr)}   # the runs of section 5
 MAIN = "ring_ns"
-selected = list(RUNS) if args.runs == "all" else [r.strip() for r in args.runs.split(",")]
-unknown = [r for r in selected if r not in RUNS]
-if unknown:
-    parser.error(f"--runs: unknown run(s) {unknown}; choose from {list(RUNS)}")
-if args.export_samples and MAIN not in selected:
-    parser.error(f"--export-samples: the samples come from {MAIN}, which --runs leaves out")
+selected = toy.select_runs(parser, args, RUNS, MAIN)   # checked before anything is written
 run = RunDir(args.out)
-PRINT_EVERY = 4 if args.quick else 500
 
 # %% [markdown]
 # ## 1. The data: the ring and the grid
@@ -103,13 +79,9 @@ PRINT_EVERY = 4 if args.quick else 500
 # reference our plain GAN is compared with.
 
 # %%
-data_rng = np.random.default_rng(args.seed)
-N_DATA = 5_000 if args.quick else 100_000  # PacGAN's training sets have 100,000 points
-DATASETS = {}
-for key, sampler in (("ring", ring_of_gaussians), ("grid", grid_of_gaussians)):
-    points, centers, std = sampler(N_DATA, rng=data_rng)
-    DATASETS[key] = {"points": points, "centers": centers, "std": std}
-    print(f"{key}: {len(points)} points, {len(centers)} modes, std {std}")
+DATASETS = toy.toy_datasets(5_000 if args.quick else 100_000, args.seed)   # PacGAN's sets have 100,000 points
+for key, data in DATASETS.items():
+    print(f"{key}: {len(data['points'])} points, {len(data['centers'])} modes, std {data['std']}")
 PACGAN_GAN = {"ring": {"modes": 6.3, "high_quality": 0.982}, "grid": {"modes": 17.3, "high_quality": 0.948}}
 
 # %% [markdown]
@@ -162,16 +134,15 @@ PACGAN_GAN = {"ring": {"modes": 6.3, "high_quality": 0.982}, "grid": {"modes": 1
 
 # %%
 d = np.linspace(1e-3, 1 - 1e-3, 999)
-fig, (ax_loss, ax_grad) = plt.subplots(1, 2, figsize=(10, 3.6))
-ax_loss.plot(d, np.log(1 - d), label="minimax: log(1 − D(G(z)))")
-ax_loss.plot(d, -np.log(d), label="non-saturating: −log D(G(z))")
-ax_loss.set_ylim(-5, 5)
-ax_loss.set_ylabel("generator loss (minimised)")
-ax_grad.plot(d, d, label="minimax: |∂/∂l| = D(G(z))")
-ax_grad.plot(d, 1 - d, label="non-saturating: |∂/∂l| = 1 − D(G(z))")
-ax_grad.set_ylabel("|gradient w.r.t. D's logit l|")
-for ax in (ax_loss, ax_grad):
-    ax.set_xlabel("D(G(z))")
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+for kind, loss, loss_text, grad, grad_text in (
+        ("minimax", np.log(1 - d), "log(1 − D(G(z)))", d, "D(G(z))"),                  # analytic, section 3
+        ("non-saturating", -np.log(d), "−log D(G(z))", 1 - d, "1 − D(G(z))")):
+    axes[0].plot(d, loss, label=f"{kind}: {loss_text}")
+    axes[1].plot(d, grad, label=f"{kind}: |∂/∂l| = {grad_text}")
+axes[0].set_ylim(-5, 5)
+for ax, ylabel in zip(axes, ("generator loss (minimised)", "|gradient w.r.t. D's logit l|")):
+    ax.set(xlabel="D(G(z))", ylabel=ylabel)
     ax.axvspan(0, 0.1, color="0.9")
     ax.text(0.012, 0.04, "D rejects\nthe samples", transform=ax.transAxes, fontsize=8, va="bottom")
     ax.grid(True, alpha=0.3)
@@ -218,8 +189,7 @@ def make_models(seed, lr):
     tg.manual_seed(seed)
     G, D = mlp(args.z_dim, 2).to(args.device), mlp(2, 1).to(args.device)
     # β1 = 0.5, the DCGAN choice (Radford et al. 2015): less momentum, for a moving target
-    return G, D, optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999)), optim.Adam(D.parameters(), lr=lr,
-                                                                                  betas=(0.5, 0.999))
+    return G, D, *(optim.Adam(m.parameters(), lr=lr, betas=(0.5, 0.999)) for m in (G, D))
 
 
 def d_update(G, D, optD, real):
@@ -236,50 +206,28 @@ def d_update(G, D, optD, real):
 
 
 SGD_LR = 0.1  # a plain step, whose size is the gradient's; Adam divides by the gradient's scale
-
-
-def grad_norm(module):
-    return float(np.sqrt(sum(float((p.grad.numpy().astype(np.float64) ** 2).sum()) for p in module.parameters())))
-
-
 G0, D0, _, optD0 = make_models(args.seed, args.lr)
+FIT = dict(resume=args.resume, device=args.device, pull=True, print_every=4 if args.quick else 500)
 probe = fit(lambda next_batch: {"loss_D": d_update(G0, D0, optD0, next_batch())},
             Batches(DATASETS["ring"]["points"], batch_size=args.batch_size, seed=args.seed), args.probe_steps, run,
-            name="probe", models={"G": G0, "D": D0}, optimizers={"D": optD0}, resume=args.resume,
-            device=args.device, pull=True, print_every=PRINT_EVERY, checkpoint_every=args.probe_steps)
-z_probe = tg.tensor(np.random.default_rng([args.seed, 1]).standard_normal((args.eval_samples, args.z_dim)),
-                    dtype="float32", device=args.device)
-saturation = {}
-D0.requires_grad_(False)
-for kind in ("minimax", "ns"):
-    logits = D0(G0(z_probe))
-    G0.zero_grad()
+            name="probe", models={"G": G0, "D": D0}, optimizers={"D": optD0}, checkpoint_every=args.probe_steps, **FIT)
+z_probe = toy.fixed_noise([args.seed, 1], args.eval_samples, args.z_dim, args.device)
+real_probe = tg.tensor(DATASETS["ring"]["points"][:args.eval_samples], device=args.device)
+with tg.no_grad():
+    sat = {"d_real_mean": float(F.sigmoid(D0(real_probe)).numpy().mean())}   # D accepts the data ...
+D0.requires_grad_(False)                           # D fixed: the gradients go to G only
+for kind in ("minimax", "ns"):                     # each loss's gradient, then one plain SGD step of G, same start
+    G1 = copy.deepcopy(G0)
+    logits = D0(G1(z_probe))
+    sat["d_fake_mean"] = float(F.sigmoid(logits).numpy().mean())            # ... and rejects G's points
     generator_loss(logits, kind).backward()
-    saturation[f"grad_norm_{kind}"] = grad_norm(G0)
-D0.requires_grad_(True)
-saturation["d_fake_mean"] = float(F.sigmoid(logits).numpy().mean())
-with tg.no_grad():                                 # ... while it accepts the data
-    real_probe = tg.tensor(DATASETS["ring"]["points"][:args.eval_samples], device=args.device)
-    saturation["d_real_mean"] = float(F.sigmoid(D0(real_probe)).numpy().mean())
-saturation["loss_D"] = probe[-1]["loss_D"]
-saturation["loss_D_first"] = probe[0]["loss_D"]
-for kind in ("minimax", "ns"):                     # one plain gradient step of G on each loss, same start
-    G1 = mlp(args.z_dim, 2).to(args.device)
-    G1.load_state_dict(G0.state_dict())
-    sgd = optim.SGD(G1.parameters(), lr=SGD_LR)
-    D0.requires_grad_(False)
-    generator_loss(D0(G1(z_probe)), kind).backward()
-    sgd.step()
+    sat[f"grad_norm_{kind}"] = toy.grad_norm(G1)
+    optim.SGD(G1.parameters(), lr=SGD_LR).step()
     with tg.no_grad():
-        saturation[f"d_fake_after_sgd_step_{kind}"] = float(F.sigmoid(D0(G1(z_probe))).numpy().mean())
-    D0.requires_grad_(True)
-print(f"D trained {args.probe_steps} steps against the untrained G: mean D(x) = {saturation['d_real_mean']:.4f} "
-      f"on data, mean D(G(z)) = {saturation['d_fake_mean']:.4f}; "
-      f"||grad_G|| minimax {saturation['grad_norm_minimax']:.3e}, non-saturating {saturation['grad_norm_ns']:.3e} "
-      f"({saturation['grad_norm_ns'] / max(saturation['grad_norm_minimax'], 1e-30):.0f}x)")
-print(f"one SGD step (lr {SGD_LR}) of G moves mean D(G(z)) from {saturation['d_fake_mean']:.4f} to "
-      f"{saturation['d_fake_after_sgd_step_minimax']:.4f} (minimax) or {saturation['d_fake_after_sgd_step_ns']:.4f} "
-      f"(non-saturating)")
+        sat[f"d_fake_after_sgd_step_{kind}"] = float(F.sigmoid(D0(G1(z_probe))).numpy().mean())
+D0.requires_grad_(True)
+sat.update(loss_D=probe[-1]["loss_D"], loss_D_first=probe[0]["loss_D"])
+print(toy.describe_saturation(sat, args.probe_steps, SGD_LR))
 
 # %% [markdown]
 # ## 5. Training: alternating updates, k D steps per G step
@@ -306,40 +254,10 @@ print(f"one SGD step (lr {SGD_LR}) of G moves mean D(G(z)) from {saturation['d_f
 #
 # Every run gets `--steps` generator steps, so they are compared at equal
 # generator updates. Every `--sample-every` steps, 2,500 samples from a fixed
-# z are counted for coverage (and kept, for the figures and the GIF).
+# z are counted for coverage (and kept, for the figures and the GIF) by
+# `toy.CoverageTracker`, which `fit` calls back.
 
 # %%
-class Coverage:
-    """fit's callback: at each listed step, G's samples on fixed z, their coverage and a kept subset.
-
-    fit checkpoints it (its ``state_dict``) with the models, so its records and
-    snapshots come back on ``--resume``. records: float64 (E, 3) rows (step, modes, high-quality
-    fraction); snapshots: float32 (E, keep, 2).
-    """
-
-    def __init__(self, G, z, centers, std, keep=1000):
-        self.G, self.z, self.centers, self.std, self.keep = G, z, centers, std, keep
-        self.records, self.snapshots = [], []
-
-    def __call__(self, step):
-        points = generate(self.G, self.z)
-        if np.isfinite(points).all():
-            cov = mode_coverage(points, self.centers, self.std)
-            self.records.append((step, cov["modes_covered"], cov["high_quality"]))
-        else:                                      # a diverged G covers nothing
-            self.records.append((step, 0, 0.0))
-        self.snapshots.append(points[:self.keep])
-
-    def state_dict(self):
-        if not self.records:
-            return {}
-        return {"records": np.array(self.records, dtype=np.float64), "snapshots": np.stack(self.snapshots)}
-
-    def load_state_dict(self, state):
-        self.records = [tuple(r) for r in np.asarray(state.get("records", np.zeros((0, 3)))).tolist()]
-        self.snapshots = list(np.asarray(state.get("snapshots", np.zeros((0, self.keep, 2), np.float32))))
-
-
 def make_step(G, D, optG, optD, loss_kind, k, counter):
     """One iteration: the discriminator's steps (by k), then one generator step on ``loss_kind``."""
     def step(next_batch):
@@ -360,50 +278,26 @@ def make_step(G, D, optG, optD, loss_kind, k, counter):
         loss_G.backward()
         optG.step()
         D.requires_grad_(True)
-        out = {"loss_G": loss_G.item(), "d_fake": float(F.sigmoid(logits).numpy().mean()),
-               "d_steps": len(losses)}
-        if losses:
-            out["loss_D"] = losses[-1]
-        return out
+        return {"loss_G": loss_G.item(), "d_fake": float(F.sigmoid(logits).numpy().mean()), "d_steps": len(losses),
+                **({"loss_D": losses[-1]} if losses else {})}
     return step
 
 
 results, histories, trackers = {}, {}, {}
 eval_steps = sorted({0, args.steps, *range(args.sample_every, args.steps + 1, args.sample_every)})
+z_eval = toy.fixed_noise([args.seed, 2], args.eval_samples, args.z_dim, args.device)   # counted for coverage
 for i, name in enumerate(selected):
-    cfg = RUNS[name]
-    data = DATASETS[cfg["data"]]
+    cfg, data = RUNS[name], DATASETS[RUNS[name]["data"]]
     G, D, optG, optD = make_models(args.seed * 1000 + i + 1, cfg.get("lr", args.lr))
-    z_eval = tg.tensor(np.random.default_rng([args.seed, 2]).standard_normal((args.eval_samples, args.z_dim)),
-                       dtype="float32", device=args.device)
-    tracker = Coverage(G, z_eval, data["centers"], data["std"])
+    trackers[name] = toy.CoverageTracker(G, z_eval, data["centers"], data["std"])   # fit checkpoints it too
     counter = {"iteration": 0}
     histories[name] = fit(make_step(G, D, optG, optD, cfg["loss"], cfg["k"], counter),
                           Batches(data["points"], batch_size=args.batch_size, seed=args.seed + i), args.steps,
                           run, name=name, models={"G": G, "D": D}, optimizers={"G": optG, "D": optD},
-                          state={"counter": counter}, resume=args.resume, device=args.device, pull=True,
-                          print_every=PRINT_EVERY,
-                          checkpoint_every=args.checkpoint_every, callback=tracker, callback_steps=eval_steps)
-    trackers[name] = tracker
-    rec = np.array(tracker.records)
-    results[name] = {"data": cfg["data"], "loss": cfg["loss"], "k": cfg["k"], "lr": cfg.get("lr", args.lr),
-                     "n_modes": len(data["centers"]), "modes": int(rec[-1, 1]), "high_quality": rec[-1, 2],
-                     "modes_max": int(rec[:, 1].max()),
-                     "modes_mean_last_half": float(rec[rec[:, 0] > args.steps / 2, 1].mean()),   # less noisy
-                     "d_steps_per_g_step": float(np.mean([r["d_steps"] for r in histories[name]])),
-                     "seconds": histories[name].seconds,    # training seconds, over every --resume
-                     "coverage_curve": {"step": rec[:, 0].astype(int).tolist(), "modes": rec[:, 1].astype(int).tolist(),
-                                        "high_quality": rec[:, 2].round(4).tolist()}}
-    if name == MAIN:
-        G_main = G
-    print(f"{name}: {results[name]['modes']}/{results[name]['n_modes']} modes, "
-          f"{100 * results[name]['high_quality']:.1f}% high quality "
-          f"(best over training {results[name]['modes_max']}), "
-          f"{results[name]['d_steps_per_g_step']:.2f} D steps/G step")
-    h, last = histories[name], histories[name][-1000:]            # for the numbers of sections 6 and 7
-    print(f"{'':>{len(name)}}  D(G(z)) mean {np.mean([r['d_fake'] for r in h]):.2f}, under 0.1 on "
-          f"{np.mean([r['d_fake'] < 0.1 for r in h]):.0%} of steps; last 1,000 steps: D(G(z)) "
-          f"{np.mean([r['d_fake'] for r in last]):.2f}, L_D {np.mean([r['loss_D'] for r in last if 'loss_D' in r]):.2f}")
+                          state={"counter": counter}, checkpoint_every=args.checkpoint_every,
+                          callback=trackers[name], callback_steps=eval_steps, **FIT)
+    results[name] = toy.summarize_run(cfg, trackers[name], histories[name], args.steps, args.lr)
+    print(toy.describe_run(name, results[name], histories[name]))   # the numbers of sections 6 and 7
 
 # %% [markdown]
 # ## 6. What the runs show
@@ -441,58 +335,14 @@ for i, name in enumerate(selected):
 #   steps per G step on average and covered 18, 13, 13, about as many as k = 1.
 
 # %%
-def draw(ax, points, key, title):
-    data = DATASETS[key]
-    ax.scatter(*data["points"][:2000].T, s=2, c="0.75", linewidths=0)
-    ax.scatter(*points.T, s=2, c="tab:red", linewidths=0)
-    lim = 2.6 if key == "ring" else 5.2
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_title(title, fontsize=9)
-
-
-cols = min(4, len(selected))
-rows = -(-len(selected) // cols)
-fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3.1 * rows), squeeze=False)
-for ax in axes.flat[len(selected):]:
-    ax.axis("off")
-for ax, name in zip(axes.flat, selected):
-    r = results[name]
-    draw(ax, trackers[name].snapshots[-1], r["data"],
-         f"{name}: {r['modes']}/{r['n_modes']} modes, {100 * r['high_quality']:.0f}% HQ")
-fig.suptitle(f"final samples after {args.steps} generator steps (red) over the data (grey)")
-viz.save_figure(fig, run.file("samples.png"), dpi=80)
-
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-for ax, key in zip(axes, ("ring", "grid")):
-    for name in selected:
-        if results[name]["data"] == key:
-            c = results[name]["coverage_curve"]
-            ax.plot(c["step"], c["modes"], label=name, linewidth=1.2)
-    n_modes = len(DATASETS[key]["centers"])
-    ax.axhline(PACGAN_GAN[key]["modes"], color="k", linestyle="--", linewidth=1,
-               label=f"PacGAN's GAN ({PACGAN_GAN[key]['modes']})")
-    ax.set_ylim(0, n_modes + 0.5)
-    ax.set_xlabel("generator step")
-    ax.set_ylabel(f"modes covered (of {n_modes})")
-    ax.set_title(key)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
-viz.save_figure(fig, run.file("coverage.png"), dpi=80)
-
+toy.plot_final_samples(run.file("samples.png"), results, trackers, DATASETS, args.steps)
+toy.plot_coverage(run.file("coverage.png"), results, DATASETS, PACGAN_GAN)
 loss_runs = [n for n in ("ring_ns", "ring_minimax", "grid_ns", "grid_minimax") if n in histories] or selected
-viz.plot_losses({n: histories[n] for n in loss_runs}, run.file("losses.png"),
-                keys=[f"d_fake ({n})" for n in loss_runs],       # comparing runs, plot_losses names keys "key (run)"
-                title="G and D losses; below, mean D(G(z)) on G's batch")
+viz.plot_losses({n: histories[n] for n in loss_runs}, run.file("losses.png"), keys=[f"d_fake ({n})" for n in loss_runs],
+                title="G and D losses; below, mean D(G(z)) on G's batch")   # a run's keys are named "key (run)"
 
 if MAIN in trackers:
-    frames = [viz.scatter_frame(s, DATASETS["ring"]["points"][:2000], lim=(-2.6, 2.6),
-                                title=f"step {int(r[0])}: {int(r[1])}/8 modes")
-              for s, r in zip(trackers[MAIN].snapshots, trackers[MAIN].records)]
-    viz.save_gif(frames, run.file("training.gif"), duration=0.2)
+    toy.save_coverage_gif(run.file("training.gif"), trackers[MAIN], DATASETS["ring"])
 
 # %% [markdown]
 # ## 7. Mode collapse
@@ -518,23 +368,20 @@ if MAIN in trackers:
 # %%
 show = [n for n in ("ring_collapse", MAIN) if n in trackers]
 if show:
-    n_eval = len(trackers[show[0]].records)
-    picks = sorted({int(round(x)) for x in np.linspace(1, n_eval - 1, min(6, n_eval - 1 or 1))})
+    picks = np.unique(np.linspace(1, len(trackers[show[0]].records) - 1, 6).round().astype(int))   # 6 steps after 0
     fig, axes = plt.subplots(len(show), len(picks), figsize=(2.4 * len(picks), 2.9 * len(show)), squeeze=False)
     for row, name in zip(axes, show):
         for ax, j in zip(row, picks):
             step, modes, _ = trackers[name].records[j]
-            draw(ax, trackers[name].snapshots[j][:500], "ring", f"{name}\nstep {int(step)}: {int(modes)}/8 modes")
+            toy.draw_points(ax, trackers[name].snapshots[j][:500], DATASETS["ring"],
+                            f"{name}\nstep {int(step)}: {int(modes)}/8 modes")
     viz.save_figure(fig, run.file("collapse.png"), dpi=80)
 
 # %%
 if args.export_samples:
-    z = tg.tensor(np.random.default_rng([args.seed, 3]).standard_normal((args.export_samples, args.z_dim)),
-                  dtype="float32", device=args.device)
-    print(f"wrote {export_samples(run, generate(G_main, z))[0]}")
+    z = toy.fixed_noise([args.seed, 3], args.export_samples, args.z_dim, args.device)
+    print(f"wrote {export_samples(run, generate(trackers[MAIN].G, z))[0]}")
 
-metrics = {"seed": args.seed, "steps": args.steps, "eval_samples": args.eval_samples,
-           "pacgan_gan": PACGAN_GAN, "saturation": saturation, "runs": results}
-run.save_metrics(metrics)
-print(f"done: {len(selected)} runs of {args.steps} generator steps in {run.path}; "
-      f"{sum(r['seconds'] for r in results.values()):.0f} s of training")
+run.save_metrics({"seed": args.seed, "steps": args.steps, "eval_samples": args.eval_samples,
+                  "pacgan_gan": PACGAN_GAN, "saturation": sat, "runs": results})
+print(f"done: {len(selected)} runs in {run.path}; {sum(r['seconds'] for r in results.values()):.0f} s of training")

@@ -25,7 +25,7 @@ from tinygen import nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_images
 from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, best_of_k, closing_scores,
-                               critic_grad_norms, export_samples, fit_gan, generate, gradient_penalty)
+                               clip_weights, critic_grad_norms, export_samples, fit_gan, generate)
 from tinygen.utils.run import RunDir, lesson_parser, nonnegative_float, parse_args, positive_float, positive_int
 
 parser = lesson_parser("WGAN-GP on Fashion-MNIST (Gulrajani et al. 2017)", steps=2000,
@@ -161,19 +161,29 @@ print(f"generator: {sum(p.numel() for p in G.parameters()):,} parameters; "
 # `tg.grad(..., create_graph=True)` records the backward pass as a graph that
 # `loss.backward()` then differentiates again (double backprop). Every
 # tinygen op writes its backward in tinygen ops for exactly this reason.
-
-# In code (`tinygen.utils.gan`, shared with the tests, the benchmark and the
-# loss study of a later lesson):
-#
-#     eps = tg.rand(n, 1, 1, 1)                # one ε per sample (the module names it alpha)
-#     x_hat = (eps * real + (1 - eps) * fake).detach().requires_grad_()
-#     grad_x, = tg.grad(D(x_hat), x_hat, grad_outputs=ones, create_graph=True)
-#     norms = ((grad_x.reshape(n, -1) ** 2).sum(dim=1) + 1e-12) ** 0.5   # L2 over (C, H, W)
-#     penalty = ((norms - 1) ** 2).mean()
-#
 # Drop `create_graph=True` and the penalty still has the right value, but
 # its graph ends at `grad_x`: the critic's weights get no gradient from it,
 # and training quietly becomes an unconstrained critic.
+#
+# The function below is the penalty of the paper's lines 4-8, for a whole
+# batch at once instead of a loop over its m samples. Later lessons import
+# the same function from `tinygen.utils.gan`; a test holds the two equal.
+
+# %%
+def gradient_penalty(D, real, fake):
+    """E[(‖∇_x̂ D(x̂)‖₂ − 1)²] at x̂ = ε x + (1 − ε) x̃, without λ (Gulrajani et al. 2017, Algorithm 1, lines 4-8).
+
+    real, fake: Tensors (N, C, H, W), x and x̃ = G(z) (line 5, the caller's). Returns a scalar
+    Tensor, the mean over the N samples of the loop that line 8 closes; its graph reaches D's parameters.
+    """
+    n = real.shape[0]
+    eps = tg.rand(n, *[1] * (real.ndim - 1), dtype=real.dtype, device=real.device)  # line 4: one ε per sample
+    x_hat = (eps * real + (1 - eps) * fake).detach().requires_grad_()             # line 6
+    scores = D(x_hat)
+    grad_x, = tg.grad(scores, x_hat, grad_outputs=tg.ones_like(scores), create_graph=True)  # ∇_x̂ D(x̂), kept
+    norms = ((grad_x.reshape(n, -1) ** 2).sum(dim=1) + 1e-12) ** 0.5   # per sample; 1e-12: finite gradient at 0
+    return ((norms - 1) ** 2).mean()                                  # line 7's penalty, averaged over the batch
+
 
 # %% [markdown]
 # ## 6. Training: Algorithm 1
@@ -253,8 +263,7 @@ with tg.no_grad():
 norms = critic_grad_norms(D, real, fake).numpy()
 clipped = make_critic(C, H).to(args.device)
 clipped.load_state_dict(D.state_dict())
-for p in clipped.parameters():
-    p.data = p.data.clip(-0.01, 0.01)
+clip_weights(clipped.parameters(), 0.01)
 clipped_norms = critic_grad_norms(clipped, real, fake).numpy()
 last = history[-1]
 metrics = {"steps": args.steps, "seed": args.seed, "final_wasserstein": last["wasserstein"],

@@ -34,16 +34,14 @@ import numpy as np
 
 import tinygen as tg
 from tinygen import optim
-from tinygen.gan_losses import wasserstein_d_loss, wasserstein_g_loss
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_images
-from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores, critic_grad_norms,
-                               dcgan_init, export_samples, fit_gan, generate, gradient_penalty)
+from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores, critic_grad_norms, dcgan_init,
+                               export_samples, fit_gan, generate, gradient_penalty)
 from tinygen.utils.gan_models import dcgan_critic, dcgan_generator
-from tinygen.utils.metrics import frechet_distance, spearman
-from tinygen.utils.run import (RunDir, bounded, lesson_parser, nonnegative_int, parse_args, positive_float,
-                              positive_int)
-from tinygen.utils.train import fit
+from tinygen.utils.metrics import correlations, frechet_distance
+from tinygen.utils.run import RunDir, bounded, lesson_parser, nonnegative_int, parse_args, positive_float, positive_int
+from tinygen.utils.train import Recorder
 
 parser = lesson_parser("WGAN with weight clipping on Fashion-MNIST (Arjovsky et al. 2017)", steps=450,
                        out=os.path.join("runs", "16_wgan_clip"), datasets=("fashion-mnist", "mnist"))
@@ -52,8 +50,7 @@ parser.add_argument("--width", type=positive_int, default=32, help="G's last hid
 parser.add_argument("--n-critic", type=positive_int, default=5, help="critic steps per generator step")
 parser.add_argument("--clip", type=positive_float, default=0.01, help="weight clipping bound c")
 parser.add_argument("--lr", type=positive_float, default=5e-5, help="RMSProp's learning rate α (the paper's 5e-5)")
-parser.add_argument("--gp-steps", type=nonnegative_int, default=None,
-                    help="generator steps of the WGAN-GP comparison run (default: --steps; 0 skips it)")
+parser.add_argument("--gp-steps", type=nonnegative_int, help="WGAN-GP's generator steps (default: --steps; 0: none)")
 parser.add_argument("--gp-lr", type=positive_float, default=1e-4, help="WGAN-GP's Adam learning rate")
 parser.add_argument("--lambda-gp", type=positive_float, default=10.0, help="gradient penalty weight λ")
 parser.add_argument("--fid-every", type=positive_int, default=50, help="steps between the FID points of the curve")
@@ -61,7 +58,6 @@ parser.add_argument("--fid-samples", type=bounded(int, 2), default=2000, help="s
 args = parse_args(parser, quick={**GAN_QUICK, "steps": 4, "batch_size": 16, "n_critic": 2, "width": 8,
                                  "fid_every": 2, "fid_samples": 100})
 args.gp_steps = args.steps if args.gp_steps is None else args.gp_steps
-tg.manual_seed(args.seed)
 run = RunDir(args.out)
 
 # %% [markdown]
@@ -137,35 +133,14 @@ def sampled_w(theta, n, rng):
     return float(np.mean(np.sqrt(theta ** 2 + (y0 - y1) ** 2)))
 
 
-def plot_distances(thetas, w_sampled, path):
-    """Four panels, TV, KL, JS and W against θ (closed form), with the sampled W as dots."""
-    import matplotlib.pyplot as plt
-    grid = np.linspace(-1, 1, 401)
-    grid = grid[grid != 0]                                   # the value at 0 is drawn as a dot
-    off, at0 = parallel_lines(grid), parallel_lines(0.0)
-    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
-    for ax, key, name in zip(axes, ("tv", "kl", "js", "w"), ("TV δ", "KL", "JS", "Earth-Mover W")):
-        y = np.where(np.isinf(off[key]), 1.0, off[key])      # +inf drawn at the top of the axes
-        for side in (grid < 0, grid > 0):
-            ax.plot(grid[side], y[side], color="C0", lw=2)
-        ax.plot([0], [at0[key]], "o", color="C0", mfc="white")
-        ax.set_title(name + (" (+∞ for θ ≠ 0)" if key == "kl" else ""), fontsize=10)
-        ax.set_xlabel("θ")
-        ax.grid(True, alpha=0.3)
-    axes[0].set_ylim(-0.05, 1.1)
-    axes[1].set_yticks([0, 1], ["0", "+∞"])
-    axes[2].axhline(np.log(2), color="gray", ls=":", lw=1)
-    axes[3].plot(thetas, w_sampled, "x", color="C3", label="sorted-samples W")
-    axes[3].legend(fontsize=8)
-    fig.suptitle("P_0 on {0} x [0, 1] against P_θ on {θ} x [0, 1] (Arjovsky et al. 2017, Example 1)", fontsize=10)
-    return viz.save_figure(fig, path)
-
-
 thetas = np.round(np.linspace(-1, 1, 21), 10)
-closed = parallel_lines(thetas)
-rng = np.random.default_rng(args.seed)
+closed, rng = parallel_lines(thetas), np.random.default_rng(args.seed)
 w_sampled = [sampled_w(t, 10_000, rng) for t in thetas]
-plot_distances(thetas, w_sampled, run.file("distances.png"))
+viz.compare_runs(run.file("distances.png"), [         # KL's +∞ drawn at 1; W also by 10,000 sorted samples (x)
+    {"title": name, "curves": {"closed form": (thetas, np.minimum(closed[k], 1.0), "o"),
+                               **({"sorted samples": (thetas, w_sampled, "x")} if k == "w" else {})}}
+    for k, name in zip(closed, ("TV δ", "KL (+∞ drawn at 1)", "JS", "Earth-Mover W"))], xlabel="θ",
+    suptitle="P_0 on {0} x [0, 1] against P_θ on {θ} x [0, 1] (Arjovsky et al. 2017, Example 1)")
 distances = {"theta": thetas.tolist(), **{k: [None if np.isinf(v) else float(v) for v in closed[k]] for k in closed},
              "w_sampled": w_sampled, "w_sampled_n": 10_000, "kl_null_means": "+inf"}
 print(f"parallel lines: W sampled − |θ| at most {np.max(np.abs(np.array(w_sampled) - closed['w'])):.4f}")
@@ -217,13 +192,9 @@ def build(seed):
 
 
 images, _ = load_images(args.dataset, args.data_dir, limit=256 if args.quick else None)
-print(f"data: {args.dataset}, {len(images)} images of 1x28x28 in [-1, 1]")
 G, D = build(args.seed)
-print(f"generator: {sum(p.numel() for p in G.parameters()):,} parameters; "
-      f"critic: {sum(p.numel() for p in D.parameters()):,}")
-fixed_z = tg.randn(64, args.z_dim, device=args.device)                     # the GIF's and the figures' codes
-eval_z = tg.randn(args.eval_samples, args.z_dim, device=args.device)       # the same codes score both runs
-fid_z = tg.randn(args.fid_samples, args.z_dim, device=args.device)         # the FID curve's codes
+# fixed codes: the GIF's and the figures', those that score both runs, the FID curve's
+fixed_z, eval_z, fid_z = (tg.randn(n, args.z_dim, device=args.device) for n in [64, args.eval_samples, args.fid_samples])
 
 # %% [markdown]
 # ## 3. Algorithm 1
@@ -239,7 +210,7 @@ fid_z = tg.randn(args.fid_samples, args.z_dim, device=args.device)         # the
 #         θ ← θ − α · RMSProp(θ, g_θ)                                 (line 11)
 #
 # with α = 5e-5, c = 0.01, m = 64, n_critic = 5. In the code the critic
-# *minimises* `wasserstein_d_loss` = E[f(G(z))] − E[f(x)], the negative of
+# *minimises* loss_D = E[f(G(z))] − E[f(x)], the negative of
 # line 5's objective, so −loss_D is the Wasserstein estimate (`wasserstein`
 # in the log). The authors found that a momentum optimiser (Adam) made the
 # critic unstable, hence RMSProp. tinygen's `optim.RMSprop` is PyTorch's
@@ -255,10 +226,19 @@ fid_z = tg.randn(args.fid_samples, args.z_dim, device=args.device)         # the
 # optimum. We keep Algorithm 1's constant n_critic = 5: the warm-up alone,
 # 25 x 100 critic steps, is more than the 2,250 of this lesson's whole run.
 #
-# The same function gives WGAN-GP's step (section 6): no clipping, the
-# penalty added to the critic's loss.
+# Line 7 is `clip_weights` below: every parameter, biases included, as the
+# authors' code clamps them all. Lessons 13 and 19 import the same function
+# from `tinygen.utils.gan`; a test holds the two equal. The same step
+# function gives WGAN-GP's step (section 6): no clipping, the penalty added
+# to the critic's loss.
 
 # %%
+def clip_weights(parameters, c):
+    """Algorithm 1, line 7: w ← clip(w, −c, c), elementwise and in place, for every parameter (biases too)."""
+    for p in parameters:
+        p.data = p.data.clip(-c, c)
+
+
 def make_step(G, D, optG, optD, clip=None, lambda_gp=0.0):
     """Algorithm 1 of Arjovsky et al. 2017 (``clip`` = c), or of Gulrajani et al. 2017 (``lambda_gp`` = λ).
 
@@ -272,7 +252,8 @@ def make_step(G, D, optG, optD, clip=None, lambda_gp=0.0):
             real = next_batch()
             with tg.no_grad():
                 fake = G(tg.randn(real.shape[0], args.z_dim, device=args.device))
-            loss_D = wasserstein_d_loss(D(real), D(fake))         # E[f(G(z))] − E[f(x)]: line 5, negated
+            score_real, score_fake = D(real), D(fake)
+            loss_D = score_fake.mean() - score_real.mean()        # E[f(G(z))] − E[f(x)]: line 5, negated
             out = {"wasserstein": -loss_D.item()}
             if lambda_gp:
                 gp = gradient_penalty(D, real, fake)              # E[(‖∇f(x̂)‖ − 1)²], Gulrajani et al. eq. 3
@@ -282,11 +263,10 @@ def make_step(G, D, optG, optD, clip=None, lambda_gp=0.0):
             loss_D.backward()
             optD.step()                                           # line 6
             if clip is not None:
-                for p in D.parameters():                          # line 7: w ← clip(w, −c, c)
-                    p.data = p.data.clip(-clip, clip)
+                clip_weights(D.parameters(), clip)                # line 7
 
         D.requires_grad_(False)                                   # the generator's step, the critic frozen
-        loss_G = wasserstein_g_loss(D(G(tg.randn(args.batch_size, args.z_dim, device=args.device))))  # line 10
+        loss_G = -D(G(tg.randn(args.batch_size, args.z_dim, device=args.device))).mean()   # line 10: −E[f(G(z))]
         optG.zero_grad()
         loss_G.backward()
         optG.step()                                               # line 11
@@ -294,12 +274,12 @@ def make_step(G, D, optG, optD, clip=None, lambda_gp=0.0):
         return {"loss_D": loss_D.item(), "loss_G": loss_G.item(), **out}
     return step
 
-
 # %% [markdown]
 # ## 4. Watching the critic during training
 #
 # At a few steps (before training, after the first step, and every
-# `--fid-every` steps) a callback takes two measurements:
+# `--fid-every` steps) the workbench's `Recorder`, `fit`'s callback, takes
+# two measurements and keeps them in the run's checkpoint:
 #
 # - **all the critic's weights** (every conv weight and bias, as Algorithm 1
 #   clips them all), for their histogram and the fraction sitting at ±c.
@@ -318,11 +298,6 @@ def make_step(G, D, optG, optD, clip=None, lambda_gp=0.0):
 # Spearman's ρ on their ranks. A positive correlation is the claim: both fall.
 
 # %%
-def critic_weights(D):
-    """All of D's parameters, flattened into one float32 NumPy array (P,)."""
-    return np.concatenate([p.numpy().ravel() for p in D.parameters()]).astype(np.float32)
-
-
 def fraction_at_bound(weights, c, within=0.0):
     """The fraction of ``weights`` (NumPy array) with (1 − within)·c <= |w| <= c, to float32 rounding.
 
@@ -332,59 +307,19 @@ def fraction_at_bound(weights, c, within=0.0):
     return float(np.mean((a >= (1 - within) * c * (1 - 1e-6)) & (a <= c * (1 + 1e-6))))
 
 
-def correlations(x, y):
-    """Pearson's r and Spearman's ρ between two sequences of floats; None where undefined.
-
-    Returns:
-        dict "pearson", "spearman" -> float or None (fewer than 3 points, or a constant sequence).
-    """
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if len(x) < 3 or x.std() == 0 or y.std() == 0:
-        return {"pearson": None, "spearman": None}
-    return {"pearson": float(np.corrcoef(x, y)[0, 1]), "spearman": spearman(x, y)}
-
-
-class Watcher:
-    """The training callback: the GIF frame (if any), critic-weight snapshots and FID points.
-
-    fit checkpoints its state (the FID points and the snapshots; fit_gan
-    keeps the GIF's), so a resumed run keeps its curves. The measurements draw no
-    random numbers, so they do not change the training run.
-
-    Args:
-        G, D: the models. z: Tensor (n, z_dim), the FID codes.
-        fid_steps, snapshot_steps: steps at which to take each measurement.
-        gif: a SampleGif or None.
-    """
-
-    def __init__(self, G, D, z, fid_steps, snapshot_steps, gif=None):
-        self.G, self.D, self.z, self.gif = G, D, z, gif
-        self.fid_steps, self.snapshot_steps = set(fid_steps), set(snapshot_steps)
-        self.fid, self.snap_steps, self.snapshots = [], [], []
-
-    def __call__(self, step):
-        if self.gif is not None:
-            self.gif(step)
-        if step in self.snapshot_steps:
-            self.snap_steps.append(step)
-            self.snapshots.append(critic_weights(self.D))
-        if step in self.fid_steps:
-            self.fid.append([step, frechet_distance(generate(self.G, self.z))])
-
-    def state_dict(self):
-        weights = np.stack(self.snapshots) if self.snapshots else np.zeros((0, 0), np.float32)
-        return {"fid": self.fid, "snap_steps": self.snap_steps, "snapshots": weights}
-
-    def load_state_dict(self, state):
-        self.fid, self.snap_steps = [list(p) for p in state["fid"]], list(state["snap_steps"])
-        self.snapshots = list(np.asarray(state["snapshots"]))
-
-
-def w_at(history, steps, window):
-    """The mean Wasserstein estimate over the ``window`` steps up to each of ``steps`` (list of floats)."""
-    w = np.array([r["wasserstein"] for r in history])
-    s = np.array([r["step"] for r in history])
-    return [float(w[(s > t - window) & (s <= t)].mean()) for t in steps]
+def train(name, G, D, optimizer, steps, gif=None, **how):
+    """``steps`` generator steps of ``make_step(**how)``, watched by a Recorder of all critic weights (P,)
+    and FID points that is kept over --resume. Returns (G, D, history, recorder)."""
+    fid_steps = list(range(args.fid_every, steps + 1, args.fid_every))
+    watch = Recorder({"weights": (sorted({0, 1, *fid_steps, steps}), lambda s: np.concatenate(
+                          [p.numpy().ravel() for p in D.parameters()]).astype(np.float32)),
+                      "fid": (fid_steps, lambda s: frechet_distance(generate(G, fid_z)))}, also=gif)
+    optD, optG = optimizer(D.parameters()), optimizer(G.parameters())
+    return G, D, fit_gan(make_step(G, D, optG, optD, **how), Batches(images, batch_size=args.batch_size,
+                                                                      seed=args.seed), run, {"G": G, "D": D},
+                         {"G": optG, "D": optD}, gif, steps=steps, name=name, callback=watch, extra_steps=watch.due,
+                         sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, resume=args.resume,
+                         device=args.device, print_every=1 if args.quick else 50), watch
 
 
 # %% [markdown]
@@ -400,18 +335,8 @@ def w_at(history, steps, window):
 # step at the start (section 3) are there to skip it.
 
 # %%
-fid_steps = list(range(args.fid_every, args.steps + 1, args.fid_every))
-snapshot_steps = sorted({0, 1, *fid_steps, args.steps})
-optD = optim.RMSprop(D.parameters(), lr=args.lr)
-optG = optim.RMSprop(G.parameters(), lr=args.lr)
 gif = SampleGif(run.file("training.gif"), G, fixed_z)
-watch = Watcher(G, D, fid_z, fid_steps, snapshot_steps, gif)
-history = fit_gan(make_step(G, D, optG, optD, clip=args.clip),
-                  Batches(images, batch_size=args.batch_size, seed=args.seed), run, {"G": G, "D": D},
-                  {"G": optG, "D": optD}, gif, steps=args.steps, sample_every=args.sample_every,
-                  checkpoint_every=args.checkpoint_every, resume=args.resume, device=args.device,
-                  print_every=1 if args.quick else 50, callback=watch, extra_steps=snapshot_steps)
-clip_seconds = history.seconds                 # training seconds, over every --resume
+runs = {"clip": train("train", G, D, lambda p: optim.RMSprop(p, lr=args.lr), args.steps, gif, clip=args.clip)}
 
 # %% [markdown]
 # ## 6. WGAN-GP at the same architecture and budget
@@ -422,7 +347,7 @@ clip_seconds = history.seconds                 # training seconds, over every --
 #     x̂ = ε x + (1 − ε) x̃,   ε ~ U[0, 1] per sample,
 #     L_D = E[D(x̃)] − E[D(x)] + λ E[(‖∇_x̂ D(x̂)‖₂ − 1)²],   λ = 10,
 #
-# `gradient_penalty` of `tinygen.utils.gan` (lesson 13 explains it and its
+# `gradient_penalty` of `tinygen.utils.gan` (lesson 13 writes it out and explains its
 # double backprop). Their Algorithm 1: Adam with α = 1e-4, β = (0, 0.9),
 # n_critic = 5. Their MNIST code (igul222/improved_wgan_training,
 # gan_mnist.py) uses β1 = 0.5 instead; we keep the paper's 0.
@@ -437,20 +362,10 @@ clip_seconds = history.seconds                 # training seconds, over every --
 # minutes); its figures are not comparable with these.
 
 # %%
-gp_history, gp_seconds, gp_watch = [], 0.0, None
-if args.gp_steps:
-    G_gp, D_gp = build(args.seed)                                          # the same initial weights
-    optD_gp = optim.Adam(D_gp.parameters(), lr=args.gp_lr, betas=(0.0, 0.9))
-    optG_gp = optim.Adam(G_gp.parameters(), lr=args.gp_lr, betas=(0.0, 0.9))
-    gp_fid_steps = list(range(args.fid_every, args.gp_steps + 1, args.fid_every))
-    gp_snapshots = sorted({0, 1, *gp_fid_steps, args.gp_steps})
-    gp_watch = Watcher(G_gp, D_gp, fid_z, gp_fid_steps, gp_snapshots)
-    gp_history = fit(make_step(G_gp, D_gp, optG_gp, optD_gp, lambda_gp=args.lambda_gp),
-                     Batches(images, batch_size=args.batch_size, seed=args.seed), args.gp_steps, run, name="gp",
-                     models={"G": G_gp, "D": D_gp}, optimizers={"G": optG_gp, "D": optD_gp}, resume=args.resume,
-                     device=args.device, pull=True, print_every=1 if args.quick else 50,
-                     checkpoint_every=args.checkpoint_every, callback=gp_watch, callback_steps=gp_snapshots)
-    gp_seconds = gp_history.seconds
+if args.gp_steps:                                       # the same initial weights, the penalty's paper's optimiser
+    runs["gp"] = train("gp", *build(args.seed), lambda p: optim.Adam(p, lr=args.gp_lr, betas=(0.0, 0.9)),
+                       args.gp_steps, lambda_gp=args.lambda_gp)
+history, watch, seconds = runs["clip"][2], runs["clip"][3], {k: r[2].seconds for k, r in runs.items()}
 
 # %% [markdown]
 # ## 7. The weights pile up at ±c
@@ -465,41 +380,33 @@ if args.gp_steps:
 # on, 65-88% of the weights are at ±c exactly, and at the end 92% are within
 # 10% of c on seeds 0 and 1. Seed 2 ends at 69% (86% at step 400): its last
 # 50 steps pulled many weights just inside the walls; recomputing the figure
-# from that run's final checkpoint gives the same 66% at ±c and 69%. The critic is, in effect, a network of binary weights ±c: it
-# spends its capacity on which sign each weight takes, not on its value
+# from that run's final checkpoint gives the same 66% at ±c and 69%. The
+# critic is, in effect, a network of binary weights ±c: it spends its
+# capacity on which sign each weight takes, not on its value
 # (Gulrajani et al. 2017, Figure 1b). The penalty's critic has no walls: its
 # weights stay one smooth spread around 0, which widens as it learns
 # (max |w| 0.08 -> 0.20).
 
 # %%
-def plot_weights(rows, c, path):
-    """Histograms of critic weights: ``rows`` is a list of (name, steps, snapshots (S, P), clipped); 4 per row."""
+def plot_weights(recorders, c, path):
+    """Histograms of all critic weights at four snapshot steps, one row per run (name -> Recorder)."""
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(len(rows), 4, figsize=(13, 2.8 * len(rows)), squeeze=False)
-    for r, (name, steps, snaps, clipped) in enumerate(rows):
-        pick = sorted({0, 1, len(steps) // 2, len(steps) - 1} & set(range(len(steps))))
-        for col, i in enumerate(pick):
-            ax, w = axes[r, col], snaps[i]
-            lim = max(np.abs(w).max(), 1.5 * c)
-            ax.hist(w, bins=np.linspace(-lim, lim, 81), color=f"C{r}")
-            for x in (-c, c):
-                ax.axvline(x, color="gray", ls="--", lw=0.8)
-            note = f"{fraction_at_bound(w, c):.0%} at ±c" if clipped and steps[i] else f"max |w| {np.abs(w).max():.3f}"
-            ax.set_title(f"{name}, step {steps[i]}: {note}", fontsize=9)
-        for col in range(len(pick), 4):
-            axes[r, col].axis("off")
+    fig, axes = plt.subplots(len(recorders), 4, figsize=(13, 2.8 * len(recorders)), squeeze=False)
+    for row, (name, rec), color in zip(axes, recorders.items(), ("C0", "C1")):
+        steps, snaps = rec.steps("weights"), rec.values("weights")
+        for ax, i in zip(row, sorted({0, 1, len(steps) // 2, len(steps) - 1})):
+            ax.hist(snaps[i], bins=np.linspace(-1, 1, 81) * max(np.abs(snaps[i]).max(), 1.5 * c), color=color)
+            ax.vlines([-c, c], 0, 1, transform=ax.get_xaxis_transform(), colors="gray", linestyles="--", lw=0.8)
+            ax.set_title(f"{name}, step {steps[i]}: {fraction_at_bound(snaps[i], c):.0%} at ±c, "
+                         f"max |w| {np.abs(snaps[i]).max():.3f}", fontsize=9)
     fig.suptitle(f"all critic weights; dashed: ±c = ±{c}", fontsize=10)
     return viz.save_figure(fig, path)
 
 
-weight_rows = [("clipping", watch.snap_steps, watch.snapshots, True)]
-if gp_watch is not None:
-    weight_rows.append(("penalty", gp_watch.snap_steps, gp_watch.snapshots, False))
-plot_weights(weight_rows, args.clip, run.file("weights.png"))
-at_c = {"steps": watch.snap_steps, "fraction": [fraction_at_bound(w, args.clip) for w in watch.snapshots],
-        "within_10pct": [fraction_at_bound(w, args.clip, within=0.1) for w in watch.snapshots]}
-print("clipping: fraction of critic weights at ±c (within 10% of c): " + ", ".join(
-    f"step {s} {f:.0%} ({g:.0%})" for s, f, g in zip(at_c["steps"], at_c["fraction"], at_c["within_10pct"])))
+plot_weights({n: r[3] for n, r in zip(("clipping", "penalty"), runs.values())}, args.clip, run.file("weights.png"))
+at_c = {"steps": watch.steps("weights"), **{key: [fraction_at_bound(w, args.clip, within) for w in watch.values(
+    "weights")] for key, within in (("fraction", 0.0), ("within_10pct", 0.1))}}
+print("clipping: at ±c (within 10%):", ", ".join(f"step {s} {f:.0%} ({g:.0%})" for s, f, g in zip(*at_c.values())))
 
 # %% [markdown]
 # ## 8. Does the Wasserstein estimate track quality? Clipping against the penalty
@@ -535,67 +442,28 @@ print("clipping: fraction of critic weights at ±c (within 10% of c): " + ", ".j
 # same budget, the penalty delivers it more reliably, and better samples.
 
 # %%
-def curve(history, watcher, window):
-    """The FID points of a run and the Wasserstein estimate before each, with their correlations."""
-    steps = [int(s) for s, _ in watcher.fid]
-    fids = [float(f) for _, f in watcher.fid]
-    w = w_at(history, steps, window) if steps else []
-    return {"steps": steps, "fid": fids, "wasserstein": w, **correlations(w, fids)}
-
-
-def plot_clip_vs_gp(panels, n, path):
-    """Samples, estimate-with-FID and both FID curves: ``panels`` is a list of (title, history, curve, grid);
-    n is the FID curve's sample count."""
-    import matplotlib.pyplot as plt
-    fig = plt.figure(figsize=(5.2 * len(panels), 11))
-    grid_spec = fig.add_gridspec(3, len(panels), height_ratios=[1.4, 1, 1])
-    fid_ax = fig.add_subplot(grid_spec[2, :])
-    for col, (title, hist, cur, image) in enumerate(panels):
-        ax = fig.add_subplot(grid_spec[0, col])
-        ax.imshow(image, interpolation="nearest")
-        ax.set_title(title, fontsize=9)
-        ax.axis("off")
-        ax = fig.add_subplot(grid_spec[1, col])
-        steps, w = np.array([r["step"] for r in hist]), np.array([r["wasserstein"] for r in hist])
-        viz.plot_smoothed(ax, steps, w, max(1, len(w) // 40), label="Wasserstein estimate", color="C0")
-        ax.set_xlabel("generator step")
-        ax.set_ylabel("−loss_D without penalty", color="C0")
-        twin = ax.twinx()
-        twin.plot(cur["steps"], cur["fid"], "o-", color="C3", label=f"FID (N = {n:,})")
-        twin.set_ylabel(f"FID at N = {n:,}", color="C3")
-        corr = ("" if cur["pearson"] is None else f"  r = {cur['pearson']:.2f}, ρ = {cur['spearman']:.2f}")
-        ax.set_title(f"estimate and FID{corr}", fontsize=9)
-        fid_ax.plot(cur["steps"], cur["fid"], "o-", label=title.split(":")[0])
-    fid_ax.set_xlabel("generator step")
-    fid_ax.set_ylabel(f"FID at N = {n:,} (only for the curve)")
-    fid_ax.grid(True, alpha=0.3)
-    fid_ax.legend(fontsize=9)
-    return viz.save_figure(fig, path, dpi=80)
-
-
-window = max(1, args.fid_every // 2)
-clip_curve = curve(history, watch, window)
-real = tg.tensor(images[:256], device=args.device)
-runs = {"clip": (G, D, history, clip_curve)}
-if args.gp_steps:
-    runs["gp"] = (G_gp, D_gp, gp_history, curve(gp_history, gp_watch, window))
-results = {}
-for name, (g, d, hist, cur) in runs.items():
+real, results, panels, fid_curves = tg.tensor(images[:256], device=args.device), {}, [], {}
+for name, (g, d, hist, rec) in runs.items():
     fake = tg.tensor(generate(g, tg.randn(256, args.z_dim, device=args.device)), device=args.device)
     norms = critic_grad_norms(d, real, fake).numpy()
     _, scores = closing_scores(g, eval_z)
-    results[name] = {**scores, "class_histogram_min": min(scores["class_histogram"]), "curve": cur,
-                     "grad_norm_mean": float(norms.mean()),
-                     "final_at_c": fraction_at_bound(critic_weights(d), args.clip)}
-    corr = "undefined" if cur["pearson"] is None else f"r = {cur['pearson']:.2f}, ρ = {cur['spearman']:.2f}"
-    print(f"{name}: FID {scores['fid']:.2f}, IS {scores['inception_score']:.2f}, rarest class "
-          f"{min(scores['class_histogram']):.3f}; estimate against FID (N = {args.fid_samples}): {corr}; "
-          f"‖∇f(x̂)‖ {norms.mean():.3g}")
-titles = {"clip": f"WGAN, clipping c = {args.clip}", "gp": f"WGAN-GP, λ = {args.lambda_gp}"}
-plot_clip_vs_gp([(f"{titles[k]}: FID {results[k]['fid']:.1f}, IS {results[k]['inception_score']:.2f} "
-                  f"(N = {args.eval_samples})", runs[k][2], results[k]["curve"],
-                  viz.make_grid(generate(runs[k][0], fixed_z))) for k in runs], args.fid_samples,
-                run.file("clip_vs_gp.png"))
+    s, w = np.array([r["step"] for r in hist]), np.array([r["wasserstein"] for r in hist])
+    window = max(1, args.fid_every // 2)                                   # the estimate's mean before each FID point
+    cur = {"steps": rec.steps("fid"), "fid": [float(f) for f in rec.values("fid")],
+           "wasserstein": [float(w[(s > t - window) & (s <= t)].mean()) for t in rec.steps("fid")]}
+    cur.update(correlations(cur["wasserstein"], cur["fid"]))               # Pearson's r, Spearman's ρ
+    results[name] = {**scores, "class_histogram_min": min(scores["class_histogram"]), "curve": cur, "grad_norm_mean":
+                     float(norms.mean()), "final_at_c": fraction_at_bound(rec.values("weights")[-1], args.clip)}
+    corr = "" if cur["pearson"] is None else f"r = {cur['pearson']:.2f}, ρ = {cur['spearman']:.2f}"
+    print(f"{name}: FID {scores['fid']:.2f}, IS {scores['inception_score']:.2f}; estimate against FID "
+          f"(N = {args.fid_samples}): {corr or 'undefined'}; ‖∇f(x̂)‖ {norms.mean():.3g}")
+    title = f"WGAN, clipping c = {args.clip}" if name == "clip" else f"WGAN-GP, λ = {args.lambda_gp}"
+    fid_curves[title] = (cur["steps"], cur["fid"])
+    panels.append({"title": f"{title}: FID {scores['fid']:.1f}, IS {scores['inception_score']:.2f}",
+                   "grid": generate(g, fixed_z), "curves": {"Wasserstein estimate": (s, w)},
+                   "twins": {f"FID at N = {args.fid_samples:,}": fid_curves[title]},
+                   "panel_title": f"estimate and FID  {corr}"})
+viz.compare_runs(run.file("clip_vs_gp.png"), panels, shared=fid_curves, shared_ylabel="FID (the curve's N)", dpi=80)
 
 # %% [markdown]
 # ## 9. Results and the record
@@ -627,12 +495,8 @@ viz.plot_losses(history, run.file("losses.png"), title=f"WGAN (clipping) on {arg
 viz.save_grid(generate(G, tg.randn(64, args.z_dim, device=args.device)), run.file("samples.png"))
 if args.export_samples:
     export_samples(run, generate(G, tg.randn(args.export_samples, args.z_dim, device=args.device)))
-metrics = {"steps": args.steps, "gp_steps": args.gp_steps, "seed": args.seed, "width": args.width,
-           "n_critic": args.n_critic, "clip": args.clip, "lr": args.lr, "eval_samples": args.eval_samples,
-           "fid_samples": args.fid_samples, "train_seconds": clip_seconds + gp_seconds,
-           "clip_seconds": clip_seconds, "gp_seconds": gp_seconds,
-           **{k: v for k, v in results["clip"].items()},
-           "at_c": at_c,
-           "gp": results.get("gp"), "distances": distances}
-run.save_metrics(metrics)
-print(f"done: {args.steps} + {args.gp_steps} steps in {clip_seconds + gp_seconds:.0f} s; outputs in {run.path}")
+run.save_metrics({**{k: vars(args)[k] for k in ("steps", "gp_steps", "seed", "width", "n_critic", "clip", "lr",
+                                                "eval_samples", "fid_samples")}, "train_seconds": sum(seconds.values()),
+                  "clip_seconds": seconds["clip"], "gp_seconds": seconds.get("gp", 0.0), **results["clip"],
+                  "at_c": at_c, "gp": results.get("gp"), "distances": distances})
+print(f"done: {args.steps} + {args.gp_steps} steps in {sum(seconds.values()):.0f} s; outputs in {run.path}")

@@ -26,15 +26,14 @@
 # %%
 import os
 
-import numpy as np
-
 import tinygen as tg
-from tinygen import gan_losses, optim
+from tinygen import gan_losses, nn, optim
 from tinygen.utils import viz
-from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_images
+from tinygen.utils.data import Batches, load_images
 from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
                                export_samples, fit_gan, generate)
-from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_generator
+from tinygen.utils.gan_models import dcgan_generator
+from tinygen.utils.loss_chapter import plot_energies, plot_sample_grids
 from tinygen.utils.metrics import class_entropy
 from tinygen.utils.run import RunDir, beta, bounded, lesson_parser, parse_args, positive_float, positive_int
 from tinygen.utils.train import tail_means
@@ -151,15 +150,44 @@ print(f"E[x²] = {float((images ** 2).mean()):.2f}: the energy of a blank (all-z
 #
 # G is the DCGAN generator (`dcgan_generator`, Radford et al. 2015):
 # z -> 2w x 7 x 7 -> w x 14 x 14 -> 1 x 28 x 28, BatchNorm, ReLU, tanh.
-# D is `AutoencoderDiscriminator`: the DCGAN critic's two strided convs and
-# a linear layer to a `--code-dim` code, and a decoder shaped like G, with
-# a tanh output so that reconstructions live where images do. No
-# normalisation in D: each sample's energy depends on that sample alone.
+# D, written out below, is the autoencoder of section 2.3: an encoder of the
+# DCGAN critic's two strided convs and a linear layer to a `--code-dim`
+# code, and a decoder shaped like G, with a tanh output so that
+# reconstructions live where images do. Its output is the reconstruction
+# Dec(Enc(x)); the energy ‖Dec(Enc(x)) − x‖ is taken in the step, and the
+# pulling-away term needs the code, so the encoder is exposed as `encode`.
+# No normalisation in D: each sample's energy depends on that sample alone.
 # Both are initialised N(0, 0.02) (DCGAN). Width 32 (half of lesson 12's
 # 64) is what two runs in five minutes of a 2-core CPU allow: the
 # autoencoder costs about twice a plain D per step.
+#
+# Lessons 18 and 19 use the same network from the workbench
+# (`tinygen/utils/gan_models.py`, with a normalisation option);
+# `tests/test_lessons_gan_17.py` holds the two equal: the same weights from
+# the same seed, the same energies and gradients.
 
 # %%
+class AutoencoderDiscriminator(nn.Module):
+    """EBGAN's D (Zhao et al. 2017, section 2.3): images (N, 1, 28, 28) -> reconstructions, via a code."""
+
+    def __init__(self, width, code_dim):
+        super().__init__()
+        self.encoder = nn.Sequential(                     # 1 x 28 x 28 -> w x 14 x 14 -> 2w x 7 x 7 -> code
+            nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Flatten(), nn.Linear(2 * width * 49, code_dim))
+        self.decoder = nn.Sequential(                     # code -> 2w x 7 x 7 -> w x 14 x 14 -> 1 x 28 x 28
+            nn.Linear(code_dim, 2 * width * 49), nn.Unflatten(1, (2 * width, 7, 7)), nn.LeakyReLU(0.2),
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Tanh())
+
+    def encode(self, x):
+        return self.encoder(x)                            # the codes S of the pulling-away term, (N, code_dim)
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))              # Dec(Enc(x)), in [-1, 1]
+
+
 def build(seed):
     """A generator and an autoencoder discriminator from seed ``seed``, DCGAN-initialised."""
     tg.manual_seed(seed)
@@ -243,27 +271,7 @@ for name, (label, pt_weight) in RUNS.items():
 # constant energy γ in [0, m] for every image.
 
 # %%
-def plot_energies(path):
-    """E_real and E_fake of each run against the step, with the margin m; a trailing average on top."""
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(8, 4))
-    for (name, (label, _)), ls in zip(RUNS.items(), ("-", "--")):
-        steps = np.array([r["step"] for r in histories[name]])
-        for key, color in (("E_real", "tab:blue"), ("E_fake", "tab:red")):
-            y = np.array([r[key] for r in histories[name]])
-            viz.plot_smoothed(ax, steps, y, max(1, len(y) // 40), color=color, ls=ls,
-                              label=f"{'D(x), real' if key == 'E_real' else 'D(G(z)), generated'} ({label})")
-    ax.axhline(args.margin, color="k", lw=1, ls=":", label=f"margin m = {args.margin:g}")
-    ax.set_xlabel("step")
-    ax.set_ylabel("energy: mean squared reconstruction error")
-    ax.set_yscale("log")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title("EBGAN's hinge: D pushes generated energies up to m, real ones down")
-    return viz.save_figure(fig, path)
-
-
-plot_energies(run.file("energies.png"))
+plot_energies({RUNS[n][0]: h for n, h in histories.items()}, args.margin, run.file("energies.png"))
 viz.plot_losses({RUNS[n][0]: h for n, h in histories.items()}, run.file("losses.png"),
                 keys=[f"{k} ({label})" for k in ("pt", "hinge_active") for label, _ in RUNS.values()],
                 title=f"EBGAN on {args.dataset}: losses; PT term and hinge below")
@@ -301,33 +309,11 @@ for name, (label, _) in RUNS.items():
           f"{scores[name]['class_histogram_min']:.3f}, histogram entropy {scores[name]['class_entropy']:.3f} "
           f"of log 10, {seconds[name]:.0f} s")
 
-
-def plot_comparison(path):
-    """Each run's fixed-z samples, and both class histograms side by side."""
-    import matplotlib.pyplot as plt
-    fig = plt.figure(figsize=(12, 8.5))
-    grid = fig.add_gridspec(2, 2, height_ratios=[1.3, 1])
-    for col, (name, (label, w)) in enumerate(RUNS.items()):
-        ax = fig.add_subplot(grid[0, col])
-        ax.imshow(viz.make_grid(generate(models[name][0], fixed_z)), interpolation="nearest")
-        ax.set_title(f"{label} (PT weight {w:g}): FID {scores[name]['fid']:.1f}, "
-                     f"IS {scores[name]['inception_score']:.2f}", fontsize=10)
-        ax.axis("off")
-    ax = fig.add_subplot(grid[1, :])
-    x = np.arange(10)
-    for i, (name, (label, _)) in enumerate(RUNS.items()):
-        ax.bar(x + (i - 0.5) * 0.4, scores[name]["class_histogram"], 0.4,
-               label=f"{label}: rarest {scores[name]['class_histogram_min']:.3f}, "
-                     f"entropy {scores[name]['class_entropy']:.3f} of log 10")
-    ax.axhline(0.1, color="k", lw=1, ls=":", label="uniform (real data)")
-    ax.set_xticks(x)
-    ax.set_xticklabels(FASHION_MNIST_CLASSES, fontsize=8)
-    ax.set_ylabel(f"fraction of {args.eval_samples} samples")
-    ax.legend(fontsize=8)
-    return viz.save_figure(fig, path)
-
-
-plot_comparison(run.file("pt_vs_no_pt.png"))
+plot_sample_grids([(viz.make_grid(generate(models[n][0], fixed_z)), f"{label} (PT weight {w:g}): FID "
+                    f"{scores[n]['fid']:.1f}, IS {scores[n]['inception_score']:.2f}")
+                   for n, (label, w) in RUNS.items()],
+                  run.file("pt_vs_no_pt.png"), {RUNS[n][0]: scores[n]["class_histogram"] for n in RUNS},
+                  args.eval_samples)
 viz.save_grid(samples["train"][:64], run.file("samples.png"))
 
 # %% [markdown]

@@ -39,6 +39,7 @@ from tinygen.utils.data import Batches, load_images
 from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
                                export_samples, fit_gan, generate)
 from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_generator
+from tinygen.utils.loss_chapter import Equilibrium, plot_sample_grids
 from tinygen.utils.metrics import class_entropy
 from tinygen.utils.run import (RunDir, beta, bounded, lesson_parser, nonnegative_float, parse_args, positive_float,
                               positive_int, probability)
@@ -117,9 +118,11 @@ print(f"data: {args.dataset}, {len(images)} images of 1x28x28")
 # grows, so D pushes their error up; when they reconstruct too badly k
 # shrinks and D goes back to autoencoding real images. It is proportional
 # control with gain λ_k; starting at k = 0 lets D first learn to be an
-# autoencoder. `Equilibrium` below keeps k_t, and because it has
-# `state_dict`/`load_state_dict` it is checkpointed with the models, so a
-# `--resume`d run continues with the very same k.
+# autoencoder. The step below keeps k_t, γ and λ_k in `eq`, an
+# `Equilibrium` (`tinygen/utils/loss_chapter.py`), and moves k with
+# `began_update_k`, the line above; the object exists so that k is
+# checkpointed with the models (it has `state_dict`/`load_state_dict`), and
+# a `--resume`d run continues with the very same k.
 #
 # ## 5. A measure of convergence
 #
@@ -132,28 +135,6 @@ print(f"data: {args.dataset}, {len(images)} images of 1x28x28")
 # as the samples improve; it halves the learning rate when M_global stalls.
 
 # %%
-class Equilibrium:
-    """BEGAN's k_t and its proportional control (Berthelot et al. 2017, section 3.4), resumable.
-
-    ``k`` is a float in [0, 1]; :meth:`update` applies
-    k ← clip(k + λ_k (γ L(x) − L(G(z))), 0, 1) from the batch means (floats).
-    """
-
-    def __init__(self, gamma, lambda_k=0.001, k=0.0):
-        self.gamma, self.lambda_k, self.k = gamma, lambda_k, k
-
-    def update(self, loss_real, loss_fake):
-        self.k = began_update_k(self.k, loss_real, loss_fake, self.gamma, self.lambda_k)
-        return self.k
-
-    def state_dict(self):
-        """``{"k": float}``, JSON-ready (a Python float round-trips exactly)."""
-        return {"k": self.k}
-
-    def load_state_dict(self, state):
-        self.k = float(state["k"])
-
-
 def uniform_z(n):
     """z ~ U[-1, 1]^z_dim, the paper's prior: float32 (n, z_dim)."""
     return tg.rand(n, args.z_dim, device=args.device) * 2 - 1
@@ -180,7 +161,7 @@ def make_step(G, D, optG, optD, eq):
         D.requires_grad_(True)
 
         l_x, l_gz = loss_real.mean().item(), loss_fake.mean().item()
-        eq.update(l_x, l_gz)                                   # k_{t+1}, from the D step's L(x), L(G(z))
+        eq.k = began_update_k(k, l_x, l_gz, eq.gamma, eq.lambda_k)   # clip(k + λ_k (γ L(x) − L(G(z))), 0, 1)
         return {"loss_D": loss_D.item(), "loss_G": loss_G.item(), "L_x": l_x, "L_Gz": l_gz, "k": k,
                 "M_global": began_convergence(l_x, l_gz, eq.gamma)}
     return step
@@ -401,17 +382,6 @@ viz.save_image_rows([real, generate(D, tg.tensor(real, device=args.device)), fak
 # (47 after 2,000 steps at batch 64, or after 1,500 at batch 16).
 
 # %%
-def plot_gamma_samples(grids, path):
-    """Sample grids side by side; ``grids`` is a list of (uint8 grid (H, W, 3), caption)."""
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(grids), figsize=(4.2 * len(grids), 4.6), squeeze=False)
-    for ax, (grid, caption) in zip(axes[0], grids):
-        ax.imshow(grid, interpolation="nearest")
-        ax.set_title(caption, fontsize=9)
-        ax.axis("off")
-    return viz.save_figure(fig, path)
-
-
 scores = {}
 for gamma in runs:
     _, scores[gamma] = closing_scores(runs[gamma][0], eval_z)
@@ -419,8 +389,8 @@ for gamma in runs:
     print(f"γ = {gamma:g}: FID {scores[gamma]['fid']:.2f}, IS {scores[gamma]['inception_score']:.2f}, "
           f"rarest class {min(scores[gamma]['class_histogram']):.3f}, class entropy "
           f"{scores[gamma]['class_entropy']:.3f} of log 10, {args.eval_samples} samples")
-plot_gamma_samples([(viz.make_grid(samples[g][:64]), f"γ = {g:g}: FID {scores[g]['fid']:.1f}, "
-                     f"IS {scores[g]['inception_score']:.2f}") for g in runs], run.file("gamma_samples.png"))
+plot_sample_grids([(viz.make_grid(samples[g][:64]), f"γ = {g:g}: FID {scores[g]['fid']:.1f}, "
+                    f"IS {scores[g]['inception_score']:.2f}") for g in runs], run.file("gamma_samples.png"))
 
 # %% [markdown]
 # ## 10. Export and the record

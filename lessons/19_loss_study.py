@@ -37,13 +37,13 @@ import numpy as np
 import tinygen as tg
 from tinygen import gan_losses as L
 from tinygen import optim
-from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_images
-from tinygen.utils.fileio import atomic_open, atomic_write_bytes
-from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
+from tinygen.utils.fileio import atomic_write_bytes
+from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, clip_weights, closing_scores, dcgan_init,
                                export_samples, generate, gradient_penalty)
 from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_critic, dcgan_generator
-from tinygen.utils.metrics import spearman
+from tinygen.utils.loss_chapter import (finished_result, rank_against, save_result, save_study_figures, study_table,
+                                        summarise)
 from tinygen.utils.run import RunDir, flag_error, int_list, lesson_parser, parse_args, positive_int
 from tinygen.utils.train import fit
 
@@ -212,8 +212,7 @@ def make_step(loss, G, D, optG, optD, state):
             loss_D.backward()
             optD.step()
             if clip:                                      # WGAN: every critic parameter into [-c, c]
-                for p in D.parameters():
-                    p.data = p.data.clip(-clip, clip)
+                clip_weights(D.parameters(), clip)
         D.requires_grad_(False)
         loss_G = g_loss(D, G(tg.randn(args.batch_size, args.z_dim, device=args.device)))
         optG.zero_grad()
@@ -242,17 +241,21 @@ def make_step(loss, G, D, optG, optD, state):
 # shelf.
 #
 # Each (loss, seed) run is its own `fit` with its own folder and
-# checkpoint; it writes `result.json` atomically when it has been scored,
-# so `--resume` skips the finished runs and continues an interrupted one
-# from its last checkpoint.
+# checkpoint; it writes `result.json` atomically when it has been scored
+# (`save_result`, after the run's `grid.npy` and `samples.png`), so
+# `--resume` skips the finished runs (`finished_result`) and continues an
+# interrupted one from its last checkpoint. Both, and the study's summary,
+# table, ranking and pictures below, are bookkeeping, in
+# `tinygen/utils/loss_chapter.py`.
 
 # %%
 def train_and_score(loss, seed):
     """Train one (loss, seed) run, score 10,000 samples, write ``<loss>_s<seed>/result.json``; returns it."""
     run = RunDir(os.path.join(args.out, f"{loss}_s{seed}"))
-    if args.resume and os.path.exists(run.file("result.json")):
+    done = finished_result(run) if args.resume else None   # its result.json, once scored
+    if done is not None:
         print(f"[{loss} seed {seed}] finished, skipped")
-        return json.load(open(run.file("result.json")))
+        return done
     print(f"--- {loss}, seed {seed}")
     G, D = make_models(loss, seed)
     make_opt = STUDY[loss][2]
@@ -266,15 +269,12 @@ def train_and_score(loss, seed):
                   checkpoint_every=args.checkpoint_every, callback=gif, callback_steps=at)
     seconds = history.seconds                              # training seconds, over every --resume
     samples, scores = closing_scores(G, tg.randn(args.eval_samples, args.z_dim, device=args.device))
-    with atomic_open(run.file("grid.npy")) as f:               # the row of samples.png in the study
-        np.save(f, samples[:16])
-    viz.save_grid(samples[:64], run.file("samples.png"))
     if args.export_samples:
         export_samples(run, generate(G, tg.randn(args.export_samples, args.z_dim, device=args.device)))
     result = {"loss": loss, "seed": seed, "steps": args.steps, "train_seconds": seconds, **scores}
     if loss == "WGAN":
         result["max_abs_critic_weight"] = max(float(np.abs(p.numpy()).max()) for p in D.parameters())
-    atomic_write_bytes(run.file("result.json"), (json.dumps(result, indent=2) + "\n").encode())
+    save_result(run, result, samples)                      # grid.npy, samples.png, then result.json
     print(f"[{loss} seed {seed}] FID {scores['fid']:.2f}, IS {scores['inception_score']:.2f}, rarest class "
           f"{min(scores['class_histogram']):.3f}, {seconds:.0f} s of training")
     return result
@@ -291,47 +291,13 @@ results = [train_and_score(loss, seed) for seed in seeds for loss in losses]
 # classifier of lesson 09, so the units are this project's, not Inception's),
 # as the mean ± the standard deviation over seeds (ddof 1; 0 for one
 # seed), and the best (lowest) FID over seeds, the analogue of Lucic et
-# al.'s "best FID" (their minimum over hyperparameter settings).
+# al.'s "best FID" (their minimum over hyperparameter settings):
+# `summarise`, and `study_table` for the Markdown table.
 
 # %%
-def summarise(results, losses):
-    """Per loss: FID and IS mean, std (ddof 1, 0 for one run), best FID, rarest class, training seconds."""
-    def spread(v):
-        return float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
-
-    out = {}
-    for loss in losses:
-        rs = [r for r in results if r["loss"] == loss]
-        fid, is_ = [r["fid"] for r in rs], [r["inception_score"] for r in rs]
-        out[loss] = {"seeds": [r["seed"] for r in rs], "fid_mean": float(np.mean(fid)), "fid_std": spread(fid),
-                     "fid_best": float(min(fid)), "is_mean": float(np.mean(is_)), "is_std": spread(is_),
-                     "rarest_class_mean": float(np.mean([min(r["class_histogram"]) for r in rs])),
-                     "train_seconds_mean": float(np.mean([r["train_seconds"] for r in rs]))}
-    return out
-
-
-def table(summary):
-    """The study as a Markdown table, one row per loss."""
-    rows = ["| loss | FID (mean ± std) | best FID | IS (mean ± std) | rarest class | train time | "
-            "Lucic et al. best FID |", "| --- | --- | --- | --- | --- | --- | --- |"]
-    for loss, s in summary.items():
-        rows.append(f"| {loss} | {s['fid_mean']:.2f} ± {s['fid_std']:.2f} | {s['fid_best']:.2f} | "
-                    f"{s['is_mean']:.2f} ± {s['is_std']:.2f} | {100 * s['rarest_class_mean']:.1f} % | "
-                    f"{s['train_seconds_mean']:.0f} s | {LUCIC_FID.get(loss, '-')} |")
-    return "\n".join(rows) + "\n"
-
-
-summary = summarise(results, losses)
-common = [loss for loss in losses if loss in LUCIC_FID]
-rank = {}
-if len(common) >= 2:
-    theirs = [LUCIC_FID[loss] for loss in common]
-    rank = {"losses": common, "lucic_order": sorted(common, key=LUCIC_FID.get),
-            "our_order_mean_fid": sorted(common, key=lambda k: summary[k]["fid_mean"]),
-            "our_order_best_fid": sorted(common, key=lambda k: summary[k]["fid_best"]),
-            "spearman_mean_fid": spearman([summary[k]["fid_mean"] for k in common], theirs),
-            "spearman_best_fid": spearman([summary[k]["fid_best"] for k in common], theirs)}
-text = table(summary)
+summary = summarise(results, losses)                   # per loss: FID, IS mean ± std over seeds, best FID
+rank = rank_against(summary, LUCIC_FID)                # Spearman's ρ against Lucic et al.'s order (section 6)
+text = study_table(summary, LUCIC_FID)
 print(text)
 if rank:
     print(f"by best FID, ours: {' < '.join(rank['our_order_best_fid'])}; Lucic et al.: "
@@ -352,6 +318,7 @@ atomic_write_bytes(os.path.join(args.out, "study.json"),
 # losses per loss (first seed); their scales differ from loss to loss, so
 # each has its own panel. `training.gif`: the first row of each loss's
 # fixed-z grid, one strip per loss in the table's order, over training.
+# `save_study_figures` draws all four from the runs' folders.
 #
 # In the measured run (`lessons/figures/19_loss_study_samples.png`), NS,
 # LSGAN, WGAN and WGAN-GP draw blurry garment shapes with transposed-conv
@@ -360,51 +327,8 @@ atomic_write_bytes(os.path.join(args.out, "study.json"),
 # and BEGAN's one grey square repeated.
 
 # %%
-import matplotlib.pyplot as plt  # noqa: E402  (after the runs: only the pictures need it)
-import imageio.v3 as iio  # noqa: E402
+save_study_figures(args.out, results, summary, seeds, args.steps)
 
-
-def plot_study(results, summary, path):
-    """FID and IS per loss: every run as a point, the mean ± std as an error bar."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    for ax, key, name in ((axes[0], "fid", "FID (lower is better)"), (axes[1], "inception_score", "IS")):
-        for i, loss in enumerate(summary):
-            vals = [r[key] for r in results if r["loss"] == loss]
-            ax.plot([i] * len(vals), vals, "o", color="0.6", ms=4)
-            m, sd = (summary[loss]["fid_mean"], summary[loss]["fid_std"]) if key == "fid" else \
-                (summary[loss]["is_mean"], summary[loss]["is_std"])
-            ax.errorbar([i + 0.15], [m], yerr=[sd], fmt="s", color="C0", capsize=4)
-        ax.set_xticks(range(len(summary)))
-        ax.set_xticklabels(list(summary))
-        ax.set_title(name)
-        ax.grid(True, alpha=0.3)
-    fig.suptitle(f"{args.steps} generator updates per loss, seeds {seeds}: each seed (grey), mean ± std (blue)")
-    return viz.save_figure(fig, path)
-
-
-def plot_curves(losses, seed, path):
-    """Each loss's L_D and L_G over training, one panel per loss (the run of ``seed``)."""
-    fig, axes = plt.subplots(1, len(losses), figsize=(3.2 * len(losses), 3), squeeze=False)
-    for ax, loss in zip(axes[0], losses):
-        hist = RunDir(os.path.join(args.out, f"{loss}_s{seed}")).history("train")
-        for k in ("loss_D", "loss_G"):
-            ax.plot([r["step"] for r in hist], [r[k] for r in hist], lw=0.8, label=k)
-        ax.set_title(loss)
-        ax.set_xlabel("generator update")
-        ax.grid(True, alpha=0.3)
-    axes[0, 0].legend(fontsize=8)
-    return viz.save_figure(fig, path)
-
-
-out = RunDir(args.out)
-plot_study(results, summary, out.file("study.png"))
-plot_curves(losses, seeds[0], out.file("losses.png"))
-rows = [np.load(os.path.join(args.out, f"{loss}_s{seeds[0]}", "grid.npy")) for loss in losses]
-viz.save_image_rows(rows, out.file("samples.png"), labels=[name.rjust(10) for name in losses],  # room for "WGAN-GP"
-                    value_range=(-1, 1), title=f"16 samples per loss after {args.steps} generator updates (seed {seeds[0]})")
-strips = [iio.imread(os.path.join(args.out, f"{loss}_s{seeds[0]}", "training.gif"), index=None)[:, :32, :, :3]
-          for loss in losses]                        # row 0 of the 8x8 grid: 2 + 28 + 2 pixels
-viz.save_gif(list(np.concatenate(strips, axis=1)), out.file("training.gif"), duration=0.25)
 
 # %% [markdown]
 # ## 6. Against Lucic et al.'s ranking
@@ -475,6 +399,6 @@ viz.save_gif(list(np.concatenate(strips, axis=1)), out.file("training.gif"), dur
 metrics = {**config, "seeds": seeds, "losses": losses, "per_loss": summary, "rank_vs_lucic": rank,
            "lucic_best_fid": LUCIC_FID, "train_seconds_total": float(sum(r["train_seconds"] for r in results)),
            "wall_seconds_this_call": time.perf_counter() - t_start}
-out.save_metrics(metrics)
+RunDir(args.out).save_metrics(metrics)
 print(f"done: {len(results)} runs ({len(losses)} losses x {len(seeds)} seeds) in {args.out}; "
       f"{metrics['train_seconds_total']:.0f} s of training, {metrics['wall_seconds_this_call']:.0f} s in this call")

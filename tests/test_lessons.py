@@ -31,12 +31,14 @@ def test_wgan_gp_outputs_and_resume(data_env, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert "it/s" in r.stdout and "ETA" in r.stdout  # progress line
     samples = np.load(out / "samples.npy")
-    assert samples.shape == (12, 1, 28, 28) and -1 <= samples.min() and samples.max() <= 1
+    assert samples.shape == (12, 1, 28, 28) and -1 <= samples.min() < 0 < samples.max() <= 1  # tanh's range
     for name in ("training.gif", "losses.png", "samples.png", "train.npz", "train.jsonl", "metrics.json"):
         assert (out / name).stat().st_size > 0, name
     metrics = json.load(open(out / "metrics.json"))
     assert metrics["grad_norm_clipped_mean"] < metrics["grad_norm_mean"]  # clipping shrinks the critic
-    assert metrics["fid"] >= 0 and 1 <= metrics["inception_score"] <= 10 and len(metrics["class_histogram"]) == 10
+    counts = np.array(metrics["class_histogram"]) * 200                  # the classes of 200 scored samples
+    assert len(counts) == 10 and np.allclose(counts, np.round(counts)) and round(counts.sum()) == 200
+    assert metrics["fid"] > 0                                            # 4-step samples are not the test set
     frames = iio.imread(out / "training.gif", index=None)
     assert frames.shape[0] >= 2 and frames.shape[1:3] == (242, 242)  # 8x8 grid of 28px, 2px padding
     records = [json.loads(line) for line in open(out / "train.jsonl")]

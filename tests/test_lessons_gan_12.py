@@ -1,8 +1,10 @@
-"""Lesson 12 (DCGAN): the DCGAN rules on the lesson's own models, its outputs, resume and flag errors.
+"""Lessons 12 (DCGAN) and 12b (its latent space): the DCGAN rules on lesson 12's own models, the
+outputs, resume and flag errors of both.
 
 The model tests take the lesson's definitions without running it
 (``conftest.lesson_definitions``); the run tests use the fake datasets of
-``data_env``.
+``data_env``. tests/test_lesson_copies.py holds lesson 12's networks equal to
+the workbench's copies that lesson 12b loads.
 """
 import json
 import os
@@ -13,15 +15,17 @@ import pytest
 
 import tinygen as tg
 from tinygen import nn
+from tinygen.utils.dcgan_extras import dcgan_rules
 from conftest import assert_flag_error, lesson_definitions, run  # noqa: E402  (data_env is a conftest fixture)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DCGAN = os.path.join(ROOT, "lessons", "12_dcgan.py")
+LATENT = os.path.join(ROOT, "lessons", "12b_dcgan_latent.py")
 
 
 @pytest.fixture(scope="module")
 def lesson():
-    return lesson_definitions(DCGAN, "make_generator", "Discriminator", "dcgan_rules")
+    return lesson_definitions(DCGAN, "make_generator", "make_discriminator")
 
 
 def leaves(model):
@@ -38,16 +42,18 @@ def test_generator_maps_z_to_images_in_tanh_range(lesson):
     assert isinstance(leaves(G)[-1], nn.Tanh)
 
 
-def test_discriminator_maps_images_to_one_logit_and_exposes_its_hidden_layers(lesson):
-    D = lesson.Discriminator(8)
+def test_discriminator_maps_images_to_one_logit_through_the_hidden_layers_12b_probes(lesson):
+    D = lesson.make_discriminator(8)
     x = tg.randn(3, 1, 28, 28)
     assert D(x).shape == (3, 1)
-    h1, h2 = D.hidden(x)
+    h1 = D[:2](x)                                          # the slices lesson 12b's d_features takes
+    h2 = D[2:5](h1)
     assert h1.shape == (3, 8, 14, 14) and h2.shape == (3, 16, 7, 7)
+    assert np.array_equal(D[5:](h2).numpy(), D(x).numpy())
 
 
 def test_the_lesson_models_follow_every_dcgan_rule(lesson):
-    G, D = lesson.make_generator(100, 16), lesson.Discriminator(8)
+    G, D = lesson.make_generator(100, 16), lesson.make_discriminator(8)
     g, d = leaves(G), leaves(D)
     assert not any(isinstance(m, nn.Linear) for m in g + d)             # no hidden fully connected layers
     assert not any(isinstance(m, (nn.MaxPool2d, nn.AvgPool2d, nn.Upsample)) for m in g + d)
@@ -60,20 +66,20 @@ def test_the_lesson_models_follow_every_dcgan_rule(lesson):
         for conv, nxt in zip(layers, layers[1:]):
             if isinstance(nxt, nn.BatchNorm2d):
                 assert conv.bias is None
-    assert all(lesson.dcgan_rules(G, D).values())
+    assert all(dcgan_rules(G, D).values())
 
 
 def test_the_rule_checker_catches_broken_rules(lesson):
-    G, D = lesson.make_generator(100, 16), lesson.Discriminator(8)
+    G, D = lesson.make_generator(100, 16), lesson.make_discriminator(8)
     bad_g = nn.Sequential(*leaves(G)[:-1], nn.BatchNorm2d(1), nn.Tanh())     # BN on G's output
     bad_d = nn.Sequential(nn.Conv2d(1, 8, 4, 2, 1), nn.BatchNorm2d(8), nn.ReLU(),  # BN on D's input, ReLU
                           nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 7 * 7, 1))  # pooling, a dense layer
-    rules = lesson.dcgan_rules(bad_g, bad_d)
+    rules = dcgan_rules(bad_g, bad_d)
     assert not rules["bn_not_on_g_output"]
     for rule in ("bn_not_on_d_input", "no_pooling", "no_linear_layers", "d_leaky_relu_0.2"):
         assert not rules[rule], rule
     no_tanh = nn.Sequential(*leaves(G)[:-1])
-    assert not lesson.dcgan_rules(no_tanh, D)["g_relu_and_tanh_output"]
+    assert not dcgan_rules(no_tanh, D)["g_relu_and_tanh_output"]
 
 
 def test_dcgan_quick_outputs_and_resume(data_env, tmp_path):
@@ -82,7 +88,7 @@ def test_dcgan_quick_outputs_and_resume(data_env, tmp_path):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert "it/s" in r.stdout and "ETA" in r.stdout                     # the progress line
     for name in ("training.gif", "losses.png", "samples.png", "samples_random.png", "good_vs_bad.png",
-                 "interpolation.png", "metrics.json", "train.npz", "train.jsonl", "strong_d.npz", "samples.npy"):
+                 "metrics.json", "train.npz", "train.jsonl", "strong_d.npz", "samples.npy", "dcgan.npz"):
         assert (out / name).stat().st_size > 0, name
     metrics = json.load(open(out / "metrics.json"))
     counts = np.array(metrics["class_histogram"]) * 200                       # predicted classes of 200 samples
@@ -91,8 +97,6 @@ def test_dcgan_quick_outputs_and_resume(data_env, tmp_path):
     assert metrics["n"] == 200                                           # --quick's --eval-samples
     assert all(metrics["rules"].values()), metrics["rules"]
     assert {"fid", "inception_score", "class_histogram"} <= set(metrics["strong_d"])
-    assert set(metrics["probe_accuracy"]) == {f"{k}_{n}" for k in ("d", "d_untrained", "pixels") for n in (40, 100)}
-    assert metrics["interpolation_midpoints"]["lerp"]["norm"] < metrics["interpolation_midpoints"]["slerp"]["norm"]
     samples = np.load(out / "samples.npy")
     assert samples.shape == (12, 1, 28, 28) and samples.dtype == np.float32
     assert -1 <= samples.min() < 0 < samples.max() <= 1                       # G's tanh range as written, not [0, 1]
@@ -108,7 +112,6 @@ def test_dcgan_quick_outputs_and_resume(data_env, tmp_path):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert "[train] resumed at step 4" in r.stdout
     assert "[strong_d] resumed at step 2 (finished)" in r.stdout        # a finished stage is loaded
-    assert "[probe_pixels_100] resumed at step 4 (finished)" in r.stdout
     assert [json.loads(line)["step"] for line in open(out / "train.jsonl")] == [1, 2, 3, 4, 5, 6]
     assert iio.imread(out / "training.gif", index=None).shape[0] > frames.shape[0]
     assert json.load(open(out / "metrics.json"))["steps"] == 6
@@ -116,9 +119,47 @@ def test_dcgan_quick_outputs_and_resume(data_env, tmp_path):
 
 @pytest.mark.parametrize("flags, message", [
     (["--strong-k", "0"], "--strong-k"),
-    (["--probe-labels", "5,100"], "--probe-labels"),
     (["--strong-steps", "-1"], "--strong-steps"),
     (["--dataset", "folder", "--data-dir", "."], "--dataset"),
 ])
 def test_bad_flags_are_clear_errors(flags, message, data_env, tmp_path):
     assert_flag_error(DCGAN, flags, message, data_env, tmp_path)
+
+
+def test_latent_quick_trains_lesson_12_first_then_resumes(data_env, tmp_path):
+    out = tmp_path / "latent"                                 # no runs/12_dcgan here: --quick trains one
+    r = run([LATENT, "--quick", "--out", str(out)], data_env, tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert (out / "12_dcgan" / "dcgan.npz").stat().st_size > 0 and "[train] step 4/4" in r.stdout
+    probes = [f"probe_{k}_{n}" for k in ("d", "d_untrained", "pixels") for n in (40, 100)]
+    for name in ["interpolation.png", "metrics.json"] + [p + ext for p in probes for ext in (".npz", ".jsonl")]:
+        assert (out / name).stat().st_size > 0, name
+    metrics = json.load(open(out / "metrics.json"))
+    assert metrics["dcgan_steps"] == 4 and metrics["probe_steps"] == 4                  # --quick's steps
+    assert set(metrics["probe_accuracy"]) == {p[len("probe_"):] for p in probes}
+    assert all(0 <= a <= 1 for a in metrics["probe_accuracy"].values())
+    mid = metrics["interpolation_midpoints"]
+    assert mid["lerp"]["norm"] < mid["slerp"]["norm"]         # the straight path cuts inside the shell
+    assert [a["equation"] for a in metrics["arithmetic"]][0] == "Pullover - T-shirt/top + Dress"
+    assert [len(open(out / f"{p}.jsonl").readlines()) for p in probes] == [4] * 6
+
+    r = run([LATENT, "--quick", "--out", str(out), "--resume", "--dcgan-run", str(out / "12_dcgan")],
+            data_env, tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "[probe_pixels_100] resumed at step 4 (finished)" in r.stdout and "[train]" not in r.stdout
+    assert json.load(open(out / "metrics.json")) == metrics   # the same pair, codes and probes: the same numbers
+
+
+def test_latent_without_lesson_12s_pair_is_a_clear_error(data_env, tmp_path):
+    r = run([LATENT, "--dcgan-run", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")], data_env, tmp_path)
+    assert r.returncode == 2 and "--dcgan-run" in r.stderr and "12_dcgan.py" in r.stderr, r.stderr[-1000:]
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--probe-labels", "5,100"], "--probe-labels"),          # fewer than one label per class
+    (["--probe-labels", "40,1000"], "--probe-labels"),        # more than --quick's 256 training images
+    (["--steps", "0"], "--steps"),
+])
+def test_latent_bad_flags_are_clear_errors(flags, message, data_env, tmp_path):
+    assert_flag_error(LATENT, flags, message, data_env, tmp_path)

@@ -1,5 +1,5 @@
 """Lesson 16 (WGAN with weight clipping): the parallel-lines distances, the clipping itself, the
-watcher's measurements, the outputs, resume and flag errors.
+recorder's measurements, the outputs, resume and flag errors.
 
 The function tests take the lesson's definitions without running it
 (``conftest.lesson_definitions``); the run tests use the fake datasets of ``data_env``.
@@ -16,6 +16,7 @@ import tinygen as tg
 from conftest import assert_flag_error, lesson_definitions, run  # noqa: E402  (data_env is a conftest fixture)
 from tinygen.utils.gan import dcgan_init
 from tinygen.utils.gan_models import dcgan_critic, dcgan_generator
+from tinygen.utils.metrics import correlations
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LESSON = os.path.join(ROOT, "lessons", "16_wgan_clip.py")
@@ -23,7 +24,7 @@ LESSON = os.path.join(ROOT, "lessons", "16_wgan_clip.py")
 
 @pytest.fixture(scope="module")
 def lesson():
-    return lesson_definitions(LESSON, "parallel_lines", "sampled_w", "fraction_at_bound", "correlations")
+    return lesson_definitions(LESSON, "parallel_lines", "sampled_w", "fraction_at_bound")
 
 
 def test_parallel_lines_closed_form(lesson):
@@ -58,13 +59,16 @@ def test_fraction_at_bound_counts_only_weights_at_the_walls(lesson):
     assert lesson.fraction_at_bound(np.array([0.03, -0.02, 0.0]), c) == 0     # beyond c (unclipped) is not at c
 
 
-def test_correlations(lesson):
+def test_correlations():
+    """``metrics.correlations``, which the lesson uses for the estimate against FID."""
     x = np.arange(6.0)
-    out = lesson.correlations(x, np.exp(x))                           # monotone: Spearman 1, Pearson below
+    out = correlations(x, np.exp(x))                                  # monotone: Spearman 1, Pearson below
     assert out["spearman"] == pytest.approx(1) and 0.8 < out["pearson"] < 1
-    assert lesson.correlations(x, -x)["pearson"] == pytest.approx(-1)
-    assert lesson.correlations([1, 2], [3, 4]) == {"pearson": None, "spearman": None}
-    assert lesson.correlations([1, 2, 3], [5, 5, 5])["pearson"] is None
+    assert correlations(x, -x)["pearson"] == pytest.approx(-1)
+    assert correlations([1, 2], [3, 4]) == {"pearson": None, "spearman": None}
+    assert correlations([1, 2, 3], [5, 5, 5])["pearson"] is None
+    with pytest.raises(ValueError, match="one length"):
+        correlations([1, 2, 3], [1, 2])
 
 
 def critic_weights(checkpoint):
@@ -126,7 +130,7 @@ def test_quick_run_outputs_clipping_metrics_and_resume(data_env, tmp_path):
 
 def test_resume_is_exact_and_the_measurements_leave_training_alone(data_env, tmp_path):
     """4 steps + resume to 6 log exactly the losses and FID points of an uninterrupted 6-step run, in both
-    stages: the watcher draws no random numbers and its points come back from the checkpoint."""
+    stages: the recorder draws no random numbers and its points come back from the checkpoint."""
     a, b = tmp_path / "a", tmp_path / "b"
     assert run([LESSON, "--quick", "--steps", "6", "--out", str(a)], data_env, tmp_path).returncode == 0
     assert run([LESSON, "--quick", "--steps", "4", "--out", str(b)], data_env, tmp_path).returncode == 0
@@ -168,7 +172,7 @@ def test_the_step_clips_every_critic_parameter_and_nothing_else(norm):
     """Every critic parameter (conv weights, biases, LayerNorm's scale and shift) set to ±0.5 ends
     at exactly ±c after ``make_step(clip=c)``; G's parameters are untouched; without ``clip``
     (the penalty's step) the critic keeps its weights."""
-    make_step = lesson_definitions(LESSON, "make_step").make_step
+    make_step = lesson_definitions(LESSON, "make_step", "clip_weights").make_step
     make_step.__globals__["args"] = SimpleNamespace(n_critic=2, z_dim=4, device="cpu", batch_size=3)
     tg.manual_seed(0)
     G = dcgan_generator(4, 2).apply(dcgan_init)

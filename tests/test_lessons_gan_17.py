@@ -2,6 +2,8 @@
 the hinge of eq. 1 in the logged energies, and clear flag errors."""
 import json
 import os
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -115,11 +117,12 @@ def test_the_pulling_away_term_reaches_g_with_its_weight():
     """Lesson 17's own ``make_step``, run twice from the same z: G's gradient with PT weight 0.1
     minus that without is 0.1 · ∇_G f_PT(D.encode(G(z))), computed here on its own; the logged
     ``pt`` is f_PT of that batch; D's step is the same in both runs."""
-    make_step = lesson_definitions(LESSON, "make_step").make_step
+    lesson = lesson_definitions(LESSON, "make_step", "AutoencoderDiscriminator")
+    make_step = lesson.make_step
     make_step.__globals__["args"] = SimpleNamespace(z_dim=4, device="cpu", margin=0.5)
     tg.manual_seed(0)
     G = dcgan_generator(4, 2).apply(dcgan_init)
-    D = AutoencoderDiscriminator(width=2, code_dim=3).apply(dcgan_init)
+    D = lesson.AutoencoderDiscriminator(width=2, code_dim=3).apply(dcgan_init)   # the lesson's own D
     real = tg.tensor(np.random.default_rng(0).uniform(-1, 1, (5, 1, 28, 28)).astype(np.float32))
     seen, logged = {}, {}
     for weight in (0.1, 0.0):
@@ -142,3 +145,71 @@ def test_the_pulling_away_term_reaches_g_with_its_weight():
         np.testing.assert_array_equal(with_pt, without)
     assert logged[0.1]["pt"] == pytest.approx(pt.item(), rel=1e-5) == logged[0.0]["pt"]
     assert logged[0.1]["loss_G"] == pytest.approx(logged[0.0]["loss_G"] + 0.1 * pt.item(), rel=1e-5)
+
+
+# ---------------------------------------------------------------- the lesson's D is the shared one
+CHECK = r"""
+import numpy as np
+import tinygen as tg
+from tinygen import gan_losses
+from tinygen.utils import gan_models
+from tinygen.utils.gan import dcgan_init
+
+Lesson, args = namespace["AutoencoderDiscriminator"], namespace["args"]
+trained = namespace["models"]["train"][1]
+assert Lesson is not gan_models.AutoencoderDiscriminator and type(trained) is Lesson
+assert all(type(m[1]) is Lesson for m in namespace["models"].values())     # both runs train the lesson's own D
+tg.manual_seed(5)
+fresh = Lesson(args.d_width, args.code_dim).apply(dcgan_init)
+x = tg.tensor(np.random.default_rng(1).uniform(-1, 1, (5, 1, 28, 28)).astype(np.float32), requires_grad=True)
+dump = {"d_width": args.d_width, "code_dim": args.code_dim}
+dump.update({f"fresh/{k}": np.asarray(v) for k, v in fresh.state_dict().items()})
+dump.update({f"trained/{k}": np.asarray(v) for k, v in trained.state_dict().items()})
+for p in (1, 2):
+    x.grad = None
+    trained.zero_grad()
+    energy = gan_losses.reconstruction_energy(x, trained(x), p=p)
+    energy.sum().backward()
+    dump[f"energy{p}"], dump[f"grad_x{p}"] = energy.numpy(), x.grad.numpy()
+    dump.update({f"grad{p}/{k}": q.grad.numpy() for k, q in trained.named_parameters()})
+dump["codes"] = trained.encode(x).numpy()
+np.savez(out + "/lesson_d.npz", **dump)          # out: the --out folder, the runner's
+"""
+
+
+def test_the_lessons_autoencoder_is_the_shared_one(data_env, tmp_path):
+    """Lesson 17 writes EBGAN's D out in its own cell; lessons 18 and 19 build it from gan_models.
+    Run the lesson's cells in --quick mode (as test_notebook.py does), then: the same seed gives both
+    classes the same weights, and with the trained weights of the lesson's D loaded into the shared
+    class, the energies (p = 2, EBGAN's; p = 1, BEGAN's), the codes and every gradient agree exactly."""
+    from test_notebook import RUNNER
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-c", RUNNER + CHECK, LESSON, str(out)], env=data_env, cwd=tmp_path,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    assert (out / "metrics.json").exists()
+    got = dict(np.load(out / "lesson_d.npz"))
+    width, code_dim = int(got["d_width"]), int(got["code_dim"])
+    assert (width, code_dim) == (32, 64)                                # the lesson's defaults, not --quick's
+
+    tg.manual_seed(5)
+    shared = AutoencoderDiscriminator(width, code_dim).apply(dcgan_init)
+    state = shared.state_dict()
+    assert {f"fresh/{k}" for k in state} == {k for k in got if k.startswith("fresh/")}
+    for k, v in state.items():
+        np.testing.assert_array_equal(got[f"fresh/{k}"], np.asarray(v), err_msg=k)
+
+    shared.load_state_dict({k[len("trained/"):]: v for k, v in got.items() if k.startswith("trained/")})
+    assert any(not np.array_equal(got[f"trained/{k}"], got[f"fresh/{k}"]) for k in state)   # it did train
+    x = tg.tensor(np.random.default_rng(1).uniform(-1, 1, (5, 1, 28, 28)).astype(np.float32), requires_grad=True)
+    for p in (1, 2):
+        x.grad = None
+        shared.zero_grad()
+        energy = gan_losses.reconstruction_energy(x, shared(x), p=p)
+        energy.sum().backward()
+        np.testing.assert_array_equal(got[f"energy{p}"], energy.numpy())
+        np.testing.assert_array_equal(got[f"grad_x{p}"], x.grad.numpy())
+        for k, q in shared.named_parameters():
+            np.testing.assert_array_equal(got[f"grad{p}/{k}"], q.grad.numpy(), err_msg=k)
+    np.testing.assert_array_equal(got["codes"], shared.encode(x).numpy())
+    assert got["energy2"].shape == (5,) and np.all(got["energy2"] > 0)

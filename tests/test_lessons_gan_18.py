@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 import tinygen as tg
-from conftest import lesson_definitions, run
+from conftest import run
 from tinygen import nn, optim
 from tinygen.utils.data import Batches
 from tinygen.utils.gan import SampleGif, fit_gan
+from tinygen.utils.loss_chapter import Equilibrium
 from tinygen.utils.metrics import class_entropy
 from tinygen.utils.run import RunDir
 
@@ -80,8 +81,7 @@ def test_began_k_follows_the_control_law(data_env, tmp_path):
 
 
 def test_began_equilibrium_state_round_trips():
-    Equilibrium = lesson_definitions(LESSON, "Equilibrium").Equilibrium
-    eq = Equilibrium(0.5, lambda_k=0.1)
+    eq = Equilibrium(0.5, lambda_k=0.1)                      # the lesson's k_t holder, in loss_chapter
     assert eq.update(1.0, 0.2) == pytest.approx(0.03) and eq.update(0.0, 5.0) == 0.0    # clipped at 0
     eq.k = 0.123456789012345
     again = Equilibrium(0.5)

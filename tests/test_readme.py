@@ -45,7 +45,7 @@ def read_readme():
 
 def lesson_files():
     """{"13": "13_wgan_gp.py", ...}: the lesson scripts in lessons/."""
-    return {f[:2]: f for f in sorted(os.listdir(LESSONS)) if re.fullmatch(r"\d\d_\w+\.py", f)}
+    return {f.split("_")[0]: f for f in sorted(os.listdir(LESSONS)) if re.fullmatch(r"\d\d[a-z]?_\w+\.py", f)}
 
 
 def repo_files():
@@ -114,7 +114,7 @@ def spans(unit_text, kind):
     return [(m.start(1), m.group(1)) for m in re.finditer(r"`([^`]+)`", unit_text)]
 
 
-LESSON_FILE = re.compile(r"(?:lessons/)?(\d\d)_[a-z0-9_]+\.py\b")
+LESSON_FILE = re.compile(r"(?:lessons/)?(\d\d[a-z]?)_[a-z0-9_]+\.py\b")
 LESSON_WORDS = re.compile(r"\b[Ll]essons?\s+(\d\d(?:\s*(?:[–-]|,|and|or)\s*\d\d)*)")
 
 
@@ -194,7 +194,7 @@ def check_lessons(text):
     """Every lesson script and lesson number the README names exists."""
     have = lesson_files()
     problems = []
-    for m in re.finditer(r"(?<![\w/])(?:lessons/)?(\d\d_[a-z0-9_]+\.py)\b", text):
+    for m in re.finditer(r"(?<![\w/])(?:lessons/)?(\d\d[a-z]?_[a-z0-9_]+\.py)\b", text):
         if m.group(1) not in have.values():
             problems.append(f"no lesson script lessons/{m.group(1)}")
     for _, _, unit_text in units(text):

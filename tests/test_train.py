@@ -357,3 +357,36 @@ def test_a_checkpoint_that_does_not_match_is_one_line_naming_the_file(tmp_path):
     with pytest.raises(CannotResume, match=f"from {path}: path: {path} is not a readable tinygen checkpoint"):
         fit(step, batches, 6, run, models=models, optimizers=optimizers, pull=True, resume=True)
     assert step.calls == 5                                           # nothing trained on any of them
+
+
+def test_recorder_measures_at_its_steps_and_resumes_with_the_run(tmp_path):
+    """``Recorder``: each probe at its own steps (a float and an array), ``also`` at every call; over an
+    interrupted run and ``resume`` the records come back from the checkpoint and go on."""
+    from tinygen.utils.train import Recorder
+
+    def recorder(models, frames):
+        w = models["m"].weight
+        return Recorder({"loss0": ([0, 4], lambda s: float(s) / 2),
+                         "weight": ([0, 2, 4, 6], lambda s: w.numpy().copy())}, also=frames.append)
+
+    run, batches, models, optimizers, step = _tiny(tmp_path, stop_after=5)
+    frames = []
+    rec = recorder(models, frames)
+    assert rec.due == [0, 2, 4, 6]
+    with pytest.raises(KeyboardInterrupt):
+        fit(step, batches, 6, run, models=models, optimizers=optimizers, pull=True, checkpoint_every=2,
+            callback=rec, callback_steps=[0, 2, 4, 6])
+    assert frames == [0, 2, 4] and rec.steps("loss0") == [0, 4] and rec.values("loss0") == [0.0, 2.0]
+    kept = [w.copy() for w in rec.values("weight")]
+    run, batches, models, optimizers, step = _tiny(tmp_path)
+    frames = []
+    rec = recorder(models, frames)
+    fit(step, batches, 6, run, models=models, optimizers=optimizers, pull=True, checkpoint_every=2,
+        callback=rec, callback_steps=rec.due, resume=True)
+    assert frames == [6] and rec.steps("weight") == [0, 2, 4, 6] and rec.steps("loss0") == [0, 4]
+    assert all(np.array_equal(a, b) for a, b in zip(rec.values("weight"), kept))      # back from the checkpoint
+    assert not np.array_equal(rec.values("weight")[-1], kept[-1])                      # step 6 trained on
+    bad = Recorder({"mixed": ([1, 2], lambda s: np.zeros(s))})
+    bad(1), bad(2)
+    with pytest.raises(ValueError, match="one shape"):
+        bad.state_dict()

@@ -189,3 +189,30 @@ def test_plot_smoothed_draws_the_trailing_average():
         with pytest.raises(ValueError):
             viz.plot_smoothed(ax, *bad)
     plt.close(fig)
+
+
+def test_compare_runs_lays_out_samples_curves_and_a_shared_panel(tmp_path, monkeypatch):
+    """Two runs: a grid each (a uint8 grid or (N, C, H, W) images), a curve panel each with a twin axis,
+    and one shared panel; the long curve is smoothed, the short ones drawn as dots."""
+    figures, real_save = [], viz.save_figure
+    monkeypatch.setattr(viz, "save_figure", lambda fig, path, **kw: figures.append(fig) or real_save(fig, path, **kw))
+    images = np.random.default_rng(0).uniform(-1, 1, (6, 1, 8, 8))
+    long, short = (np.arange(100), np.sin(np.arange(100) / 9)), ([20, 60, 100], [9.0, 7.0, 6.0])
+    runs = [{"title": "A", "grid": make_grid(images), "curves": {"loss": long}, "twins": {"FID": short},
+             "panel_title": "A's curves"},
+            {"title": "B", "grid": images, "curves": {"loss": long}}]
+    path = viz.compare_runs(tmp_path / "c.png", runs, shared={"A": short, "B": short}, shared_ylabel="FID")
+    assert iio.imread(path).ndim == 3
+    axes = figures[0].axes
+    assert [ax.get_title() for ax in axes[:2]] == ["A", "A's curves"] and len(axes) == 6   # + A's twin, B's 2, shared
+    assert len(axes[1].lines) == 2 and len(axes[1].lines[1].get_xdata()) == 100 - 100 // 40 + 1   # raw + average
+    assert axes[2].get_ylabel() == "FID" and len(axes[2].lines) == 1                               # the twin axis
+    assert [line.get_label() for line in axes[-1].lines] == ["A", "B"]
+    # no grids: a row of panels, one per title, each series in the format given
+    viz.compare_runs(tmp_path / "p.png", [{"title": t, "curves": {"f": ([0, 1], [1, 0], "x")}} for t in "xyz"])
+    assert [ax.get_title() for ax in figures[1].axes] == ["x", "y", "z"]
+    assert figures[1].axes[0].lines[0].get_marker() == "x" and figures[1].axes[0].lines[0].get_linestyle() == "None"
+    for bad in ([], [{"grid": images}], [{"title": "t"}], [{"title": "t", "grid": np.zeros((8, 8))}],
+                [{"title": "t", "curves": {"f": ([0, 1], [1])}}]):
+        with pytest.raises(ValueError):
+            viz.compare_runs(tmp_path / "bad.png", bad)

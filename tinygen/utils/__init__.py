@@ -13,6 +13,8 @@ not part of it; the engine (``tinygen`` minus this folder) never imports it.
 ``latent.py``      ``lerp``, ``slerp``, interpolation paths, the 2-D Gaussian grid
 ``gan.py``         what GAN lessons share: flags, DCGAN's init, the gradient penalty, the fixed-z GIF, sampling, scores
 ``metrics.py``     the Fashion-MNIST classifier (shipped weights), IS, FID, class histogram, mode coverage
+``probe.py``       the linear probe: a linear softmax head on frozen features (lessons 02, 12b)
+``dcgan_extras.py`` lessons 12/12b: the DCGAN rule checker, their figures, lesson 12's trained pair
 ``toy.py``         the 2-D Gaussian mixtures (ring, grid) of the toy GAN
 ``benchmark.py``   the WGAN-GP step benchmark, ``python3 -m tinygen.utils.benchmark``
 """

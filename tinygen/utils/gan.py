@@ -1,5 +1,5 @@
-"""What the GAN lessons share, written once: the flags, DCGAN's init, the
-gradient penalty, the fixed-z GIF, sampling (best of k, in batches), the
+"""What the GAN lessons share, written once: the flags, DCGAN's init, weight
+clipping, the gradient penalty, the fixed-z GIF, sampling (best of k, in batches), the
 closing scores and sample export.
 
 Each lesson keeps its models, its losses and its training step in view;
@@ -57,7 +57,8 @@ def fit_gan(step, batches, run, models, optimizers, gif, *, steps, sample_every,
     Args:
         step, batches, run: as for ``fit``.
         models, optimizers: dicts name -> Module / Optimizer.
-        gif: the :class:`SampleGif`.
+        gif: the :class:`SampleGif`, or None for a run without one (then
+            ``callback``, if any, runs at those steps all the same).
         steps: generator steps (``fit``'s ``steps``).
         sample_every: steps between GIF frames.
         checkpoint_every, resume, device, print_every: as for ``fit`` (a
@@ -81,10 +82,10 @@ def fit_gan(step, batches, run, models, optimizers, gif, *, steps, sample_every,
         as ``fit``: ``NonFiniteLoss``, ``CannotResume``, ``ValueError``.
     """
     at = {s for s in range(1, steps + 1) if s % sample_every == 0} | {steps} | set(extra_steps)
-    return fit(step, batches, steps, run, name=name, models=models, optimizers=optimizers,
-               state={"gif": gif, **(state or {})}, resume=resume, device=device, pull=True,
-               print_every=print_every, checkpoint_every=checkpoint_every, callback=callback or gif,
-               callback_steps=sorted(at))
+    kept = {**({"gif": gif} if gif is not None else {}), **(state or {})}
+    return fit(step, batches, steps, run, name=name, models=models, optimizers=optimizers, state=kept,
+               resume=resume, device=device, pull=True, print_every=print_every, checkpoint_every=checkpoint_every,
+               callback=callback or gif, callback_steps=sorted(at))
 
 
 # ---------------------------------------------------------------- init
@@ -105,11 +106,35 @@ def dcgan_init(module):
         init.zeros_(module.bias)
 
 
+# ---------------------------------------------------------------- weight clipping
+def clip_weights(parameters, c):
+    """WGAN's weight clipping (Arjovsky et al. 2017, Algorithm 1, line 7): w <- clip(w, -c, c), in place.
+
+    Every parameter, weights and biases alike, is clipped elementwise; use
+    after each critic update, as ``clip_weights(D.parameters(), c)``. The
+    shared copy of the clipping that lesson 16 writes out in its own cell.
+
+    Args:
+        parameters: an iterable of Tensors (e.g. ``D.parameters()``) or one Tensor.
+        c: float >= 0, the bound.
+
+    Returns:
+        None; the parameters' data are replaced (no graph is recorded).
+
+    Raises:
+        ValueError: c is negative or not finite.
+    """
+    if not np.isfinite(c) or c < 0:
+        raise ValueError(f"c: expected a finite float >= 0, got {c}")
+    for p in ([parameters] if hasattr(parameters, "data") else parameters):
+        p.data = p.data.clip(-c, c)
+
+
 # ---------------------------------------------------------------- the gradient penalty
 def critic_grad_norms(D, real, fake, create_graph=False):
-    """‖∇_x̂ D(x̂)‖₂ per sample at x̂ = α·real + (1 − α)·fake (Gulrajani et al. 2017, Algorithm 1, lines 6-7).
+    """‖∇_x̂ D(x̂)‖₂ per sample at x̂ = ε·real + (1 − ε)·fake (Gulrajani et al. 2017, Algorithm 1, lines 4-7).
 
-    One α ~ U[0, 1] per sample, shape (N, 1, ..., 1); the norm is taken per
+    One ε ~ U[0, 1] per sample, shape (N, 1, ..., 1); the norm is taken per
     sample over all non-batch axes, e.g. (C, H, W).
 
     Args:
@@ -128,8 +153,8 @@ def critic_grad_norms(D, real, fake, create_graph=False):
     if real.shape != fake.shape:
         raise ValueError(f"fake: expected the shape of real {real.shape}, got {fake.shape}")
     n = real.shape[0]
-    alpha = creation.rand(n, *([1] * (real.ndim - 1)), dtype=real.dtype, device=real.device)
-    x_hat = (alpha * real + (1 - alpha) * fake).detach().requires_grad_()
+    eps = creation.rand(n, *([1] * (real.ndim - 1)), dtype=real.dtype, device=real.device)
+    x_hat = (eps * real + (1 - eps) * fake).detach().requires_grad_()
     scores = D(x_hat)
     ones = creation.ones(*scores.shape, dtype=scores.dtype, device=real.device)
     grad_x, = grad(scores, x_hat, grad_outputs=ones, create_graph=create_graph)

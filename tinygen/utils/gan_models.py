@@ -3,7 +3,9 @@ the critic's normalisation as an option, and an autoencoder discriminator.
 
 Lessons 15-19 (the loss chapter) compare objectives, not architectures, so
 they all build their networks here; lesson 12 keeps its own copy of the
-DCGAN pair in view because the architecture is what it teaches.
+DCGAN pair in view because the architecture is what it teaches, and lesson
+17 its own copy of the autoencoder (``norm="none"``), which is what it
+teaches (``tests/test_lessons_gan_17.py`` holds the two equal).
 
 Shapes: images float32 (N, 1, 28, 28) in [-1, 1]; z float32 (N, z_dim).
 """
@@ -62,7 +64,10 @@ class AutoencoderDiscriminator(nn.Module):
     critic's two strided convs and a linear layer; ``forward``: images ->
     reconstructions (N, 1, 28, 28) in [-1, 1], through a decoder shaped like
     the DCGAN generator. The energy is the reconstruction error
-    (``tinygen.gan_losses.reconstruction_energy``), not a score.
+    (``tinygen.gan_losses.reconstruction_energy``), not a score. Lesson 17
+    writes the ``norm="none"`` network out in its own cell; with the same
+    seed the two have the same parameters (same names, same order, same
+    initial draws), energies and gradients, which a test checks.
 
     Args:
         width: channels of the first conv (the second has 2 * width).

@@ -18,6 +18,8 @@ published Inception-based figures.
   near 0 is a dropped mode).
 * :func:`mode_coverage`: modes covered and the high-quality fraction, for the
   2-D toy mixtures (Lin et al. 2018, PacGAN).
+* :func:`spearman`, :func:`correlations`: how well one curve follows another
+  (rank and linear correlation).
 * :func:`evaluate_samples`: all of it in one call, what a GAN lesson writes to
   its ``metrics.json``.
 
@@ -562,6 +564,27 @@ def spearman(x, y):
     if rx.std() == 0 or ry.std() == 0:
         return None
     return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def correlations(x, y):
+    """Pearson's r and Spearman's ρ between two sequences, e.g. a loss curve and FID at the same steps.
+
+    Args:
+        x, y: equal-length 1-D sequences of finite floats.
+
+    Returns:
+        dict "pearson", "spearman" -> float in [-1, 1], both None when undefined
+        or meaningless: fewer than 3 points, or a constant sequence.
+
+    Raises:
+        ValueError: x and y are not 1-D sequences of one length.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"x, y: expected two 1-D sequences of one length, got shapes {x.shape} and {y.shape}")
+    if len(x) < 3 or x.std() == 0 or y.std() == 0:
+        return {"pearson": None, "spearman": None}
+    return {"pearson": float(np.corrcoef(x, y)[0, 1]), "spearman": spearman(x, y)}
 
 
 def mode_coverage(points, centers, std, threshold=3.0):

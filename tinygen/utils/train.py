@@ -4,7 +4,8 @@ A lesson writes its own ``step`` function (forward, loss, ``backward()``,
 ``optimizer.step()``): that is what it teaches. :func:`fit` calls it on
 successive batches, or hands it the batch source so that it can pull several
 (a GAN's critic updates), and does the rest: the progress line, the loss log,
-the checkpoints and resuming. Both chapters train through it. :func:`evaluate` and :func:`map_batches` run a
+the checkpoints and resuming. Both chapters train through it; :class:`Recorder` is a
+callback that measures at chosen steps and resumes with the run. :func:`evaluate` and :func:`map_batches` run a
 model over a whole array in batches without recording a graph; :func:`tail_means` averages the end of a
 run's log.
 """
@@ -332,3 +333,78 @@ def tail_means(history, keys, fraction=0.1):
         raise ValueError(f"fraction: expected a number in (0, 1], got {fraction!r}")
     tail = history[-max(1, int(len(history) * fraction + 1e-9)):]   # 1e-9: 0.29 * 100 is just under 29
     return {k: float(np.mean([r[k] for r in tail])) for k in keys}
+
+
+class Recorder:
+    """A :func:`fit` callback that takes measurements at chosen steps and keeps them over ``--resume``.
+
+    ``fit`` checkpoints a callback's ``state_dict()`` and restores it on
+    resume, so a lesson's curves over training (FID points, weight
+    snapshots) continue where they stopped instead of starting again.
+
+    Args:
+        probes: dict name -> (steps, fn): at each of ``steps`` (0 is before
+            the first step) ``fn(step)`` is called and its value recorded: a
+            float, or a NumPy array of one shape at every step.
+        also: optional callable(step) run first at every call, e.g. a
+            :class:`tinygen.utils.gan.SampleGif` (checkpointed by ``fit``'s
+            ``state``, not here).
+
+    Give ``fit`` ``callback_steps`` that include :attr:`due`, every probe's steps.
+    """
+
+    def __init__(self, probes, also=None):
+        self.probes = {name: (set(steps), fn) for name, (steps, fn) in probes.items()}
+        self.also = also
+        self.records = {name: [] for name in probes}
+
+    def __call__(self, step):
+        """Run ``also``, then record each probe due at ``step``."""
+        if self.also is not None:
+            self.also(step)
+        for name, (steps, fn) in self.probes.items():
+            if step in steps:
+                self.records[name].append((step, fn(step)))
+
+    @property
+    def due(self):
+        """Every step at which some probe is due, sorted: ``fit``'s ``callback_steps`` (with any others)."""
+        return sorted(set().union(*(steps for steps, _ in self.probes.values())))
+
+    def steps(self, name):
+        """The steps at which probe ``name`` was recorded, in order (list of ints)."""
+        return [s for s, _ in self.records[name]]
+
+    def values(self, name):
+        """Probe ``name``'s values, in step order (floats or NumPy arrays)."""
+        return [v for _, v in self.records[name]]
+
+    def state_dict(self):
+        """``{"<name>.steps": [ints], "<name>.values": [floats] or NumPy (S, ...)}`` per probe.
+
+        Raises:
+            ValueError: a probe's values mix floats and arrays, or arrays of different shapes.
+        """
+        state = {}
+        for name, rec in self.records.items():
+            values = self.values(name)
+            if any(isinstance(v, np.ndarray) for v in values):
+                if len({np.shape(v) for v in values}) != 1 or not all(isinstance(v, np.ndarray) for v in values):
+                    shapes = [np.shape(v) for v in values]
+                    raise ValueError(f"probe {name!r}: expected arrays of one shape, got {shapes}")
+                values = np.stack(values)
+            else:
+                values = [float(v) for v in values]
+            state[f"{name}.steps"], state[f"{name}.values"] = [int(s) for s in self.steps(name)], values
+        return state
+
+    def load_state_dict(self, state):
+        """Restore the records that :meth:`state_dict` saved.
+
+        Raises:
+            KeyError: a probe has no saved entries.
+        """
+        for name in self.records:
+            values = state[f"{name}.values"]
+            values = list(values) if isinstance(values, np.ndarray) else [float(v) for v in values]
+            self.records[name] = list(zip([int(s) for s in state[f"{name}.steps"]], values))

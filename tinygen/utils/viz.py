@@ -5,6 +5,7 @@
 * ``GifWriter`` / ``save_gif``: a GIF of the sample grid over training.
 * ``plot_losses``: D/G loss curves (and e.g. the Wasserstein estimate) -> PNG;
   ``plot_smoothed``: one noisy curve with its moving average, for a lesson's own panel.
+* ``compare_runs``: two or more runs side by side (samples, curves, one shared panel) -> PNG.
 * ``append_jsonl`` / ``read_jsonl``: the JSON-lines loss log those plots are drawn from.
 
 Every file is written atomically (temp file in the same folder, then ``os.replace``),
@@ -41,6 +42,7 @@ __all__ = [
     "plot_codes",
     "save_figure",
     "plot_smoothed",
+    "compare_runs",
     "read_jsonl",
     "append_jsonl",
 ]
@@ -374,6 +376,120 @@ def plot_losses(history, path, keys=None, title=None):
         plt.close(fig)
         raise
     return save_figure(fig, path)
+
+
+def _draw_series(ax, series, first_color):
+    """Draw ``series`` (label -> (x, y)) on ``ax``; label the y axis with the labels. Long ones smoothed."""
+    for i, (label, (x, y, *fmt)) in enumerate(series.items()):
+        color = f"C{first_color + i}"
+        if fmt or len(y) <= 40:
+            ax.plot(x, y, *(fmt or ["o-"]), color=color, label=label, markersize=None if fmt else 3)
+        else:
+            plot_smoothed(ax, x, y, len(y) // 40, label=label, color=color)
+    ax.set_ylabel(", ".join(series), color=f"C{first_color}" if len(series) == 1 else "k", fontsize=9)
+
+
+def compare_runs(path, runs, shared=None, shared_ylabel=None, xlabel="generator step", xticklabels=None,
+                 bars=False, suptitle=None, dpi=100):
+    """Runs side by side, one column each: its samples, its curves, and one panel across all runs below.
+
+    The comparison figure of the GAN lessons that train a method two ways
+    (clipping against the penalty, two label codings, with and without a
+    term). Row 1 (if any run has a ``grid``): each run's sample grid under
+    its title. Row 2 (if any run has ``curves``): each run's curves; a series
+    of more than 40 points is drawn faint with a trailing moving average of
+    ``len // 40`` points (:func:`plot_smoothed`), a shorter one as joined
+    dots, one with a format as that; ``twins`` go on a second y axis (e.g.
+    FID beside a loss). Without grids the same row is a row of plain panels
+    side by side, one per title (e.g. four functions of one variable). Row 3
+    (with ``shared``): one panel across the figure, e.g. every run's FID
+    curve, or grouped bars such as the class histograms.
+
+    Args:
+        path: output ``.png``; written atomically.
+        runs: list of R >= 1 dicts, one per run, with
+            ``"title"``: str, above its grid (above its curve panel if it has no grid);
+            ``"grid"``: uint8 (H, W, 3) as :func:`make_grid` returns, or images
+            (N, C, H, W) in [-1, 1] (tiled 8 per row);
+            ``"curves"``, ``"twins"``: dicts label -> (x, y) or (x, y, fmt): two
+            equal-length 1-D sequences and optionally a matplotlib format such
+            as ``"o"`` or ``"x"``; each y axis is labelled with its series' labels;
+            ``"panel_title"``: str above its curve panel. All keys but the title optional.
+        shared: optional dict label -> (x, y) for the bottom panel.
+        shared_ylabel, xlabel: axis labels (``xlabel`` under rows 2 and 3).
+        xticklabels: optional names of the shared panel's x positions 0, 1, ... (e.g. class names).
+        bars: True draws ``shared`` as grouped bars at its x's instead of lines.
+        suptitle: optional figure title. dpi: pixels per inch.
+
+    Returns:
+        ``pathlib.Path`` of the written file.
+
+    Raises:
+        ValueError: no runs, a run without a title, nothing to draw, a grid
+            neither (H, W, 3) nor (N, C, H, W), or a series whose x and y differ in length.
+    """
+    if not runs or any("title" not in r for r in runs):
+        raise ValueError(f"runs: expected one or more dicts with a 'title', got {runs!r:.200}")
+    rows = [k for k in ("grid", "curves") if any(k in r for r in runs)] + (["shared"] if shared else [])
+    if not rows:
+        raise ValueError("runs, shared: nothing to draw (no grid, no curves, no shared panel)")
+    images = {}
+    for i, r in enumerate(runs):
+        if "grid" in r:
+            g = _to_numpy(r["grid"])
+            g = make_grid(g) if g.ndim == 4 else g
+            if g.ndim != 3 or g.shape[2] != 3:
+                raise ValueError(f"runs[{i}]['grid']: expected a (H, W, 3) grid or (N, C, H, W) images, "
+                                 f"got shape {g.shape}")
+            images[i] = g
+        for label, (x, y, *_) in [*r.get("curves", {}).items(), *r.get("twins", {}).items()]:
+            if len(x) != len(y):
+                raise ValueError(f"runs[{i}], {label!r}: x and y differ in length ({len(x)} and {len(y)})")
+    for label, (x, y) in (shared or {}).items():
+        if len(x) != len(y):
+            raise ValueError(f"shared, {label!r}: x and y differ in length ({len(x)} and {len(y)})")
+    heights = {"grid": 1.4, "curves": 1.0, "shared": 1.0}
+    fig = plt.figure(figsize=(max(5.2 * len(runs), 8), 3.7 * sum(heights[k] for k in rows)))
+    spec = fig.add_gridspec(len(rows), len(runs), height_ratios=[heights[k] for k in rows])
+    try:
+        for col, r in enumerate(runs):
+            if col in images:
+                ax = fig.add_subplot(spec[rows.index("grid"), col])
+                ax.imshow(images[col], interpolation="nearest")
+                ax.set_title(r["title"], fontsize=9)
+                ax.axis("off")
+            if "curves" in r:
+                ax = fig.add_subplot(spec[rows.index("curves"), col])
+                _draw_series(ax, r["curves"], 0)
+                if len(r["curves"]) > 1:
+                    ax.legend(fontsize=8)
+                if r.get("twins"):
+                    _draw_series(ax.twinx(), r["twins"], 3)
+                title = r.get("panel_title", None if col in images else r["title"])
+                if title:
+                    ax.set_title(title, fontsize=9)
+                ax.set_xlabel(xlabel)
+                ax.grid(True, alpha=0.3)
+        if shared:
+            ax = fig.add_subplot(spec[rows.index("shared"), :])
+            width = 0.8 / len(shared)
+            for i, (label, (x, y)) in enumerate(shared.items()):
+                if bars:
+                    ax.bar(np.asarray(x, dtype=np.float64) + (i - (len(shared) - 1) / 2) * width, y, width, label=label)
+                else:
+                    ax.plot(x, y, "o-", label=label, markersize=4)
+            if xticklabels is not None:
+                ax.set_xticks(np.arange(len(xticklabels)), xticklabels, fontsize=8)
+            ax.set_xlabel("" if xticklabels is not None else xlabel)
+            ax.set_ylabel(shared_ylabel or "")
+            ax.grid(True, alpha=0.3)
+            ax.legend(fontsize=9)
+        if suptitle:
+            fig.suptitle(suptitle, fontsize=10)
+    except BaseException:
+        plt.close(fig)
+        raise
+    return save_figure(fig, path, dpi=dpi)
 
 
 def save_figure(fig, path, dpi=100, tight=True):
