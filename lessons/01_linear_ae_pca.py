@@ -8,9 +8,9 @@
 # the same as PCA."* This lesson checks that claim on real Fashion-MNIST, for a
 # 2-D code and a 32-D code, against PCA computed here by an SVD.
 #
-#     python lessons/01_linear_ae_pca.py            # 1.5 min on a 2-core CPU
-#     python lessons/01_linear_ae_pca.py --quick    # a few steps, for the tests
-#     python lessons/01_linear_ae_pca.py --resume   # continue an interrupted run
+#     .venv/bin/python lessons/01_linear_ae_pca.py            # 1.5 min on a 2-core CPU
+#     .venv/bin/python lessons/01_linear_ae_pca.py --quick    # a few steps, for the tests
+#     .venv/bin/python lessons/01_linear_ae_pca.py --resume   # continue an interrupted run
 #
 # Outputs in `--out` (default `runs/01_linear_ae_pca`): `codes.png` (the 2-D
 # codes of the AE and of PCA, coloured by class), `reconstructions.png`,

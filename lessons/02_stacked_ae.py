@@ -12,9 +12,9 @@
 # - **reuse as a pre-trained model**: the encoder's 64-number codes feed a
 #   small classifier trained with only 1,000 labels.
 #
-#     python lessons/02_stacked_ae.py             # 2.5 min on a 2-core CPU
-#     python lessons/02_stacked_ae.py --quick     # a few steps, for the tests
-#     python lessons/02_stacked_ae.py --resume    # continue an interrupted run
+#     .venv/bin/python lessons/02_stacked_ae.py             # 2.5 min on a 2-core CPU
+#     .venv/bin/python lessons/02_stacked_ae.py --quick     # a few steps, for the tests
+#     .venv/bin/python lessons/02_stacked_ae.py --resume    # continue an interrupted run
 #
 # Outputs in `--out` (default `runs/02_stacked_ae`): `reconstructions.png`,
 # `losses.png`, `metrics.json`, and per training stage (`layer1`, `layer2`,

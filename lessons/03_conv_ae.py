@@ -7,9 +7,9 @@
 # decoder is transposed convolutions (Hands-On ML ch. 17 notes, slide 003,
 # "Convolutional autoencoder"; convolution vs transposed convolution, slide 001).
 #
-#     python lessons/03_conv_ae.py             # 3 min on a 2-core CPU
-#     python lessons/03_conv_ae.py --quick     # a few steps, for the tests
-#     python lessons/03_conv_ae.py --resume    # continue an interrupted run
+#     .venv/bin/python lessons/03_conv_ae.py             # 3 min on a 2-core CPU
+#     .venv/bin/python lessons/03_conv_ae.py --quick     # a few steps, for the tests
+#     .venv/bin/python lessons/03_conv_ae.py --resume    # continue an interrupted run
 #
 # Outputs in `--out` (default `runs/03_conv_ae`): `reconstructions.png`
 # (test images, their 7x7 code maps and their reconstructions), `losses.png`,

@@ -9,9 +9,9 @@
 # "autoencoder without noise / with noise" (slide 000) and the "stacked
 # denoising autoencoder ... for eliminating noise" of slide 003.
 #
-#     python lessons/04_denoising_ae.py            # 2 min on a 2-core CPU
-#     python lessons/04_denoising_ae.py --quick    # a few steps, for the tests
-#     python lessons/04_denoising_ae.py --resume   # continue an interrupted run
+#     .venv/bin/python lessons/04_denoising_ae.py            # 2 min on a 2-core CPU
+#     .venv/bin/python lessons/04_denoising_ae.py --quick    # a few steps, for the tests
+#     .venv/bin/python lessons/04_denoising_ae.py --resume   # continue an interrupted run
 #
 # Outputs in `--out` (default `runs/04_denoising_ae`): `denoise_gaussian.png`
 # and `denoise_masking.png` (test samples, noisy inputs, reconstructions by the

@@ -9,9 +9,9 @@
 # a sigmoid coding layer and an l1 or a KL-divergence penalty; Ng 2011,
 # "Sparse autoencoder" lecture notes).
 #
-#     python lessons/05_sparse_ae.py             # 2.5 min on a 2-core CPU
-#     python lessons/05_sparse_ae.py --quick     # a few steps, for the tests
-#     python lessons/05_sparse_ae.py --resume    # continue an interrupted run
+#     .venv/bin/python lessons/05_sparse_ae.py             # 2.5 min on a 2-core CPU
+#     .venv/bin/python lessons/05_sparse_ae.py --quick     # a few steps, for the tests
+#     .venv/bin/python lessons/05_sparse_ae.py --resume    # continue an interrupted run
 #
 # Outputs in `--out` (default `runs/05_sparse_ae`): `features.png` (the
 # features units respond to, per model), `activations.png` (mean activation

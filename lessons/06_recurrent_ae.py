@@ -9,10 +9,10 @@
 # autoencoder": "Regard each row as a sequence; encoder is a
 # sequence-to-vector RNN and decoder is a vector-to-sequence RNN").
 #
-#     python lessons/06_recurrent_ae.py               # 3 min on a 2-core CPU
-#     python lessons/06_recurrent_ae.py --cell lstm   # the same with LSTM cells
-#     python lessons/06_recurrent_ae.py --quick       # a few steps, for the tests
-#     python lessons/06_recurrent_ae.py --resume      # continue an interrupted run
+#     .venv/bin/python lessons/06_recurrent_ae.py               # 3 min on a 2-core CPU
+#     .venv/bin/python lessons/06_recurrent_ae.py --cell lstm   # the same with LSTM cells
+#     .venv/bin/python lessons/06_recurrent_ae.py --quick       # a few steps, for the tests
+#     .venv/bin/python lessons/06_recurrent_ae.py --resume      # continue an interrupted run
 #
 # Outputs in `--out` (default `runs/06_recurrent_ae`): `reconstructions.png`
 # (test images and their reconstructions), `reading.png` (what the encoder

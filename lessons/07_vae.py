@@ -11,9 +11,9 @@
 # is Assignment 4 part 1 of the course (slide 002), with the VAE of slide 003
 # (Hands-On ML ch. 17) and the "decoder as generative model" of slide 001.
 #
-#     python lessons/07_vae.py              # 3 min on a 2-core CPU (three models)
-#     python lessons/07_vae.py --quick      # a few steps, for the tests
-#     python lessons/07_vae.py --resume     # continue an interrupted run
+#     .venv/bin/python lessons/07_vae.py              # 3 min on a 2-core CPU (three models)
+#     .venv/bin/python lessons/07_vae.py --quick      # a few steps, for the tests
+#     .venv/bin/python lessons/07_vae.py --resume     # continue an interrupted run
 #
 # Outputs in `--out` (default `runs/07_vae`): `progress.png` (test
 # reconstructions at the start, middle and end of training), `samples_bernoulli.png`

@@ -13,10 +13,10 @@
 # two scores on it. Every GAN lesson then scores 10,000 samples in seconds
 # with `tinygen.utils.metrics.evaluate_samples`.
 #
-#     python lessons/09_classifier.py             # 10 min on a 2-core CPU (9 of them training)
-#     python lessons/09_classifier.py --install   # ... and ship the weights
-#     python lessons/09_classifier.py --quick     # a few steps, for the tests
-#     python lessons/09_classifier.py --resume    # continue an interrupted run
+#     .venv/bin/python lessons/09_classifier.py             # 10 min on a 2-core CPU (9 of them training)
+#     .venv/bin/python lessons/09_classifier.py --install   # ... and ship the weights
+#     .venv/bin/python lessons/09_classifier.py --quick     # a few steps, for the tests
+#     .venv/bin/python lessons/09_classifier.py --resume    # continue an interrupted run
 #
 # Outputs in `--out` (default `runs/09_classifier`): `classifier.npz` (the
 # weights), `metrics.json` (test accuracy, per-class accuracy, the

@@ -14,9 +14,9 @@
 #   slide's adaptive schedule;
 # - a run that collapses, and what collapse looks like.
 #
-#     python lessons/10_toy_gan.py                 # all 8 runs: 8 min on a 2-core CPU
-#     python lessons/10_toy_gan.py --quick         # seconds, for the tests
-#     python lessons/10_toy_gan.py --resume        # continue an interrupted run, run by run
+#     .venv/bin/python lessons/10_toy_gan.py                 # all 8 runs: 8 min on a 2-core CPU
+#     .venv/bin/python lessons/10_toy_gan.py --quick         # seconds, for the tests
+#     .venv/bin/python lessons/10_toy_gan.py --resume        # continue an interrupted run, run by run
 #
 # Outputs in `--out` (default `runs/10_toy_gan`): `training.gif` (the main
 # run's samples over the data), `generator_losses.png`, `losses.png`,

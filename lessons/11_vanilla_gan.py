@@ -4,10 +4,10 @@
 # Goodfellow et al. 2014, "Generative Adversarial Nets", Algorithm 1, with
 # multilayer perceptrons for both players (Assignment 4, part 2).
 #
-#     python lessons/11_vanilla_gan.py                    # 6 min on a 2-core CPU
-#     python lessons/11_vanilla_gan.py --g-loss minimax   # the loss of the paper's equation 1
-#     python lessons/11_vanilla_gan.py --quick            # a few steps, for the tests
-#     python lessons/11_vanilla_gan.py --resume           # continue an interrupted run
+#     .venv/bin/python lessons/11_vanilla_gan.py                    # 6 min on a 2-core CPU
+#     .venv/bin/python lessons/11_vanilla_gan.py --g-loss minimax   # the loss of the paper's equation 1
+#     .venv/bin/python lessons/11_vanilla_gan.py --quick            # a few steps, for the tests
+#     .venv/bin/python lessons/11_vanilla_gan.py --resume           # continue an interrupted run
 #
 # Outputs in `--out` (default `runs/11_vanilla_gan`): `training.gif` (a fixed z
 # over training), `losses.png`, `samples.png`, `metrics.json` (FID, IS and the

@@ -11,10 +11,10 @@
 # takes the trained pair on to the latent space: lerp against slerp, latent
 # arithmetic, and D as a feature extractor.
 #
-#     python lessons/12_dcgan.py                 # 11-13 min on a 2-core CPU
-#     python lessons/12_dcgan.py --quick         # a few steps, for the tests
-#     python lessons/12_dcgan.py --resume        # continue an interrupted run
-#     python lessons/12_dcgan.py --export-samples 10000
+#     .venv/bin/python lessons/12_dcgan.py                 # 11-13 min on a 2-core CPU
+#     .venv/bin/python lessons/12_dcgan.py --quick         # a few steps, for the tests
+#     .venv/bin/python lessons/12_dcgan.py --resume        # continue an interrupted run
+#     .venv/bin/python lessons/12_dcgan.py --export-samples 10000
 #
 # Outputs in `--out` (default `runs/12_dcgan`): `training.gif` (a fixed-z
 # 8x8 grid over training), `losses.png`, `samples.png`, `samples_random.png`,

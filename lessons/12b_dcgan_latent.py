@@ -11,10 +11,10 @@
 # - the discriminator as a feature extractor: a linear classifier on its
 #   frozen features against the same classifier on raw pixels.
 #
-#     python lessons/12_dcgan.py                   # first: trains the pair into runs/12_dcgan
-#     python lessons/12b_dcgan_latent.py           # then this, a few minutes on a 2-core CPU
-#     python lessons/12b_dcgan_latent.py --quick   # a few steps; trains lesson 12 --quick first if need be
-#     python lessons/12b_dcgan_latent.py --resume  # continue an interrupted run
+#     .venv/bin/python lessons/12_dcgan.py                   # first: trains the pair into runs/12_dcgan
+#     .venv/bin/python lessons/12b_dcgan_latent.py           # then this, a few minutes on a 2-core CPU
+#     .venv/bin/python lessons/12b_dcgan_latent.py --quick   # a few steps; trains lesson 12 --quick first if need be
+#     .venv/bin/python lessons/12b_dcgan_latent.py --resume  # continue an interrupted run
 #
 # Outputs in `--out` (default `runs/12b_dcgan_latent`): `interpolation.png`,
 # `arithmetic.png`, `metrics.json` (the midpoints' norms and the

@@ -5,10 +5,10 @@
 # Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", Algorithm 1.
 # It is the main assignment of the course (Lab 14, "GANs in action: WGAN").
 #
-#     python lessons/13_wgan_gp.py                 # 28 min on a 2-core CPU
-#     python lessons/13_wgan_gp.py --quick         # a few steps, for the tests
-#     python lessons/13_wgan_gp.py --resume        # continue an interrupted run
-#     python lessons/13_wgan_gp.py --dataset folder --data-dir ~/celeba --image-size 64
+#     .venv/bin/python lessons/13_wgan_gp.py                 # about 40 min on a shared 2-core CPU (README)
+#     .venv/bin/python lessons/13_wgan_gp.py --quick         # a few steps, for the tests
+#     .venv/bin/python lessons/13_wgan_gp.py --resume        # continue an interrupted run
+#     .venv/bin/python lessons/13_wgan_gp.py --dataset folder --data-dir ~/celeba --image-size 64
 #
 # Outputs in `--out` (default `runs/13_wgan_gp`): `training.gif` (a fixed-z 8x8
 # grid over training), `losses.png`, `samples.png`, `metrics.json` (with FID,

@@ -4,9 +4,9 @@
 # Mirza and Osindero 2014, "Conditional Generative Adversarial Nets", on
 # Fashion-MNIST with multilayer perceptrons (Assignment 4, part 3).
 #
-#     python lessons/14_conditional_gan.py            # 6.5 min on a 2-core CPU
-#     python lessons/14_conditional_gan.py --quick    # a few steps, for the tests
-#     python lessons/14_conditional_gan.py --resume   # continue an interrupted run
+#     .venv/bin/python lessons/14_conditional_gan.py            # 6.5 min on a 2-core CPU
+#     .venv/bin/python lessons/14_conditional_gan.py --quick    # a few steps, for the tests
+#     .venv/bin/python lessons/14_conditional_gan.py --resume   # continue an interrupted run
 #
 # Outputs in `--out` (default `runs/14_conditional_gan`): `grid_start.png`,
 # `grid_middle.png`, `grid_end.png` (the 10x10 class grid: one row per class,

@@ -12,10 +12,10 @@
 #   paper's label codings, (a, b, c) = (0, 1, 1) and the Pearson-χ² coding
 #   (−1, 1, 0), and scores both.
 #
-#     python lessons/15_lsgan.py                 # both codings, 4 min on a 2-core CPU
-#     python lessons/15_lsgan.py --coding chi2   # only the (−1, 1, 0) coding
-#     python lessons/15_lsgan.py --quick         # a few steps, for the tests
-#     python lessons/15_lsgan.py --resume        # continue an interrupted run
+#     .venv/bin/python lessons/15_lsgan.py                 # both codings, 4 min on a 2-core CPU
+#     .venv/bin/python lessons/15_lsgan.py --coding chi2   # only the (−1, 1, 0) coding
+#     .venv/bin/python lessons/15_lsgan.py --quick         # a few steps, for the tests
+#     .venv/bin/python lessons/15_lsgan.py --resume        # continue an interrupted run
 #
 # Outputs in `--out` (default `runs/15_lsgan`): `losses_vs_output.png` (the
 # loss-and-gradient curves), `losses.png` (both runs' losses and D's outputs),

@@ -12,10 +12,10 @@
 # - whether the critic's Wasserstein estimate tracks sample quality (FID) during training;
 # - clipping against the penalty, side by side.
 #
-#     python lessons/16_wgan_clip.py                 # 6 min on a 2-core CPU (both runs)
-#     python lessons/16_wgan_clip.py --quick         # a few steps, for the tests
-#     python lessons/16_wgan_clip.py --resume        # continue an interrupted run
-#     python lessons/16_wgan_clip.py --gp-steps 0    # WGAN with clipping only
+#     .venv/bin/python lessons/16_wgan_clip.py                 # 6 min on a 2-core CPU (both runs)
+#     .venv/bin/python lessons/16_wgan_clip.py --quick         # a few steps, for the tests
+#     .venv/bin/python lessons/16_wgan_clip.py --resume        # continue an interrupted run
+#     .venv/bin/python lessons/16_wgan_clip.py --gp-steps 0    # WGAN with clipping only
 #
 # Outputs in `--out` (default `runs/16_wgan_clip`): `training.gif` (a fixed-z
 # 8x8 grid over the clipping run), `losses.png`, `samples.png`,

@@ -9,10 +9,10 @@
 # budget, with and without the paper's pulling-away term (EBGAN-PT), and
 # measures what the term does to the scores and to the class histogram.
 #
-#     python lessons/17_ebgan.py                 # about 5 min on a 2-core CPU (both runs)
-#     python lessons/17_ebgan.py --quick         # a few steps, for the tests
-#     python lessons/17_ebgan.py --resume        # continue an interrupted run
-#     python lessons/17_ebgan.py --margin 0.5 --pt-weight 0.1 --export-samples 10000
+#     .venv/bin/python lessons/17_ebgan.py                 # about 5 min on a 2-core CPU (both runs)
+#     .venv/bin/python lessons/17_ebgan.py --quick         # a few steps, for the tests
+#     .venv/bin/python lessons/17_ebgan.py --resume        # continue an interrupted run
+#     .venv/bin/python lessons/17_ebgan.py --margin 0.5 --pt-weight 0.1 --export-samples 10000
 #
 # Outputs in `--out` (default `runs/17_ebgan`): `training.gif` (a fixed-z 8x8
 # grid over the EBGAN-PT run; `training_no_pt.gif` the same z without the

@@ -10,10 +10,10 @@
 # second γ with the same budget, plots k_t and the paper's convergence
 # measure, and scores both.
 #
-#     python lessons/18_began.py                   # 5-6 min on a 2-core CPU (both γ)
-#     python lessons/18_began.py --quick           # a few steps, for the tests
-#     python lessons/18_began.py --resume          # continue an interrupted run
-#     python lessons/18_began.py --gamma 0.7 --gamma-compare 0.3 --export-samples 10000
+#     .venv/bin/python lessons/18_began.py                   # 5-6 min on a 2-core CPU (both γ)
+#     .venv/bin/python lessons/18_began.py --quick           # a few steps, for the tests
+#     .venv/bin/python lessons/18_began.py --resume          # continue an interrupted run
+#     .venv/bin/python lessons/18_began.py --gamma 0.7 --gamma-compare 0.3 --export-samples 10000
 #
 # Outputs in `--out` (default `runs/18_began`): `training.gif` (a fixed-z 8x8
 # grid over training, γ = `--gamma`), `losses.png`, `samples.png`,

@@ -11,10 +11,10 @@
 # own paper's hyperparameters, the same number of generator updates for
 # every loss, three seeds, and the same scores for all.
 #
-#     python lessons/19_loss_study.py                          # seed 0 of every loss: 12 min 10 s on a 2-core CPU
-#     python lessons/19_loss_study.py --seeds 0,1,2 --resume   # add seeds 1 and 2 to the same --out: 26 min more
-#     python lessons/19_loss_study.py --losses WGAN,WGAN-GP    # a subset
-#     python lessons/19_loss_study.py --quick                  # all seven losses in a few seconds, for the tests
+#     .venv/bin/python lessons/19_loss_study.py                          # seed 0 of every loss: 12 min 10 s on a 2-core CPU
+#     .venv/bin/python lessons/19_loss_study.py --seeds 0,1,2 --resume   # add seeds 1 and 2 to the same --out: 26 min more
+#     .venv/bin/python lessons/19_loss_study.py --losses WGAN,WGAN-GP    # a subset
+#     .venv/bin/python lessons/19_loss_study.py --quick                  # all seven losses in a few seconds, for the tests
 #
 # Outputs in `--out` (default `runs/19_loss_study`): `study.json` (every
 # run's FID, IS, class histogram of `--eval-samples` = 10,000 samples and

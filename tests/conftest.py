@@ -114,3 +114,32 @@ def lesson_definitions(path, *names):
     namespace = {"__name__": "lesson_definitions"}
     exec(compile(ast.Module(body=keep, type_ignores=[]), str(path), "exec"), namespace)
     return SimpleNamespace(**{n: namespace[n] for n in names})
+
+
+# ------------------------------------------------ lessons run cell by cell, and a stub optimizer
+CELL_RUNNER = r"""
+import re, sys
+lesson, out, check = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.argv = ["ipykernel_launcher.py", "--quick", "--out", out]
+namespace = {"__name__": "__main__"}
+for i, cell in enumerate(re.split(r"^# %%.*$", open(lesson).read(), flags=re.M)):
+    if cell.strip():
+        exec(compile(cell, f"<cell {i}>", "exec"), namespace)
+exec(compile(check, "<check>", "exec"), namespace)
+"""
+"""A program for ``python -c``: runs a lesson's cells in ``--quick`` mode in one namespace, as a
+notebook would, then the code ``check`` in that namespace (argv: lesson, out folder, check)."""
+
+
+class RecordingOptimizer:
+    """Stands in for Adam: ``step`` records the gradients and changes nothing."""
+
+    def __init__(self, params):
+        self.params, self.seen = list(params), []
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        self.seen.append([None if p.grad is None else p.grad.numpy().copy() for p in self.params])

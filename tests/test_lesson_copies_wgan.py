@@ -21,19 +21,11 @@ import subprocess
 import sys
 
 import numpy as np
+from conftest import CELL_RUNNER
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-RUNNER = r"""
-import re, sys
-lesson, out, check = sys.argv[1], sys.argv[2], sys.argv[3]
-sys.argv = ["ipykernel_launcher.py", "--quick", "--out", out]
-namespace = {"__name__": "__main__"}
-for i, cell in enumerate(re.split(r"^# %%.*$", open(lesson).read(), flags=re.M)):
-    if cell.strip():
-        exec(compile(cell, f"<cell {i}>", "exec"), namespace)
-exec(compile(check, "<check>", "exec"), namespace)
-"""
+RUNNER = CELL_RUNNER  # tests/conftest.py
 
 CHECK_CLIP = r"""
 import numpy as np

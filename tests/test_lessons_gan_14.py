@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import tinygen as tg
-from conftest import lesson_definitions, run
+from conftest import RecordingOptimizer, lesson_definitions, run
 from tinygen import nn
 from tinygen.utils import metrics
 
@@ -87,20 +87,6 @@ class SpyD(nn.Module):
     def forward(self, x, y):
         self.calls.append((x.numpy().copy(), y.numpy().copy()))
         return x.mean(dim=1, keepdim=True) * self.w
-
-
-class RecordingOptimizer:
-    """Stands in for Adam: ``step`` records the gradients and changes nothing."""
-
-    def __init__(self, params):
-        self.params, self.seen = list(params), []
-
-    def zero_grad(self):
-        for p in self.params:
-            p.grad = None
-
-    def step(self):
-        self.seen.append([None if p.grad is None else p.grad.numpy().copy() for p in self.params])
 
 
 def test_the_step_shows_d_the_labels_g_was_given_in_both_steps():

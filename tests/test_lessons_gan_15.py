@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinygen as tg
-from conftest import assert_flag_error, lesson_definitions, run  # noqa: E402  (data_env is a conftest fixture)
+from conftest import RecordingOptimizer, assert_flag_error, lesson_definitions, run  # noqa: E402  (data_env is a conftest fixture)
 from tinygen.utils.gan import dcgan_init
 from tinygen.utils.gan_models import dcgan_critic, dcgan_generator
 
@@ -117,20 +117,6 @@ def test_bad_flags_are_clear_errors(flags, message, data_env, tmp_path):
 
 
 # ---------------------------------------------------------------- the training step, under each coding
-class RecordingOptimizer:
-    """Stands in for Adam: ``step`` records the gradients and changes nothing."""
-
-    def __init__(self, params):
-        self.params, self.seen = list(params), []
-
-    def zero_grad(self):
-        for p in self.params:
-            p.grad = None
-
-    def step(self):
-        self.seen.append([None if p.grad is None else p.grad.numpy().copy() for p in self.params])
-
-
 def lesson_codings():
     """The lesson's CODINGS constant, read from its source without running it."""
     tree = ast.parse(open(LESSON).read())

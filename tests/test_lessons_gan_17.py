@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinygen as tg
-from conftest import assert_flag_error, lesson_definitions, run
+from conftest import RecordingOptimizer, assert_flag_error, lesson_definitions, run
 from tinygen import gan_losses
 from tinygen.utils.gan import dcgan_init
 from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_generator
@@ -99,20 +99,6 @@ def test_bad_flags_are_clear_errors(flags, message, data_env, tmp_path):
 
 
 # ---------------------------------------------------------------- the pulling-away term reaches G
-class RecordingOptimizer:
-    """Stands in for Adam: ``step`` records the gradients and changes nothing."""
-
-    def __init__(self, params):
-        self.params, self.seen = list(params), []
-
-    def zero_grad(self):
-        for p in self.params:
-            p.grad = None
-
-    def step(self):
-        self.seen.append([None if p.grad is None else p.grad.numpy().copy() for p in self.params])
-
-
 def test_the_pulling_away_term_reaches_g_with_its_weight():
     """Lesson 17's own ``make_step``, run twice from the same z: G's gradient with PT weight 0.1
     minus that without is 0.1 · ∇_G f_PT(D.encode(G(z))), computed here on its own; the logged
