@@ -75,7 +75,7 @@ print(f"data: {len(x_train)} training and {len(x_test)} test images of 1x28x28")
 # (Odena, Dumoulin & Olah 2016, "Deconvolution and Checkerboard Artifacts").
 # With k = 4, s = 2 every output pixel gets exactly two taps per direction.
 # The pixel phases still use different taps, so a checkerboard can still be
-# learned; in a GAN (lesson 13) that happens, and nearest upsampling + conv
+# learned; in a GAN (lesson 16) that happens, and nearest upsampling + conv
 # (`nn.UpsampleConv2d`) is the cure. Here the reconstruction loss compares
 # every pixel with its target and punishes any such pattern directly, so the
 # cheaper, learnable upsampling of the slide is fine.

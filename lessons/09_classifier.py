@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lesson 09: the evaluation yardstick
 #
-# How good is a GAN? Its losses do not say (lesson 13's critic loss is a
+# How good is a GAN? Its losses do not say (lesson 16's critic loss is a
 # distance estimate that depends on the critic), and looking at samples does
 # not scale. The course slides ("Evaluation of GAN performance") measure
 # samples with a *classifier*: an accurate network trained on the real data

@@ -283,7 +283,7 @@ if args.strong_steps:
 # transposed conv paints the output's even and odd pixels with different
 # kernel taps, so it can leave the checkerboard artefacts of Odena et al.
 # 2016, "Deconvolution and Checkerboard Artifacts". DCGAN's rules are the
-# point here, so we keep the transposed convs; lesson 13 replaces them with
+# point here, so we keep the transposed convs; lesson 16 replaces them with
 # resize-then-conv and explains why. In this lesson's runs the artefact is
 # visible as stripes in the early frames of `training.gif` and it fades
 # over training; the too-strong D, whose gradients G chases harder, shows

@@ -2,7 +2,7 @@
 
 * Lesson 12's ``make_generator`` and ``make_discriminator`` against
   ``tinygen.utils.gan_models.dcgan_generator`` and ``dcgan_critic`` (which
-  lessons 12b and 15-19 build): the same parameters after the same seed,
+  lessons 12b, 13, 15 and 17-19 build): the same parameters after the same seed,
   the same outputs and the same gradients on a fixed input, and lesson 12's
   trained pair loaded into the shared copies gives the same outputs.
 * Lesson 02's linear probe ``train_head`` against

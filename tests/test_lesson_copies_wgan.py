@@ -1,13 +1,13 @@
 """The WGAN lessons' own copies of weight clipping and the gradient penalty equal the shared ones.
 
-* Lesson 16 defines ``clip_weights`` (Arjovsky et al. 2017, Algorithm 1,
-  line 7) in its own cell; lessons 13 and 19 import
-  ``tinygen.utils.gan.clip_weights``. On the same critics (lesson 16's
+* Lesson 13 defines ``clip_weights`` (Arjovsky et al. 2017, Algorithm 1,
+  line 7) in its own cell; lessons 16 and 19 import
+  ``tinygen.utils.gan.clip_weights``. On the same critics (lesson 13's
   trained one and a LayerNorm one), with every parameter, biases included,
   pushed past ±c, both leave every parameter bit for bit the same.
-* Lesson 13 defines ``gradient_penalty`` (Gulrajani et al. 2017, Algorithm
-  1, lines 4-8) in its own cell; lessons 16 and 19 import
-  ``tinygen.utils.gan.gradient_penalty``. On lesson 13's trained critic,
+* Lesson 16 defines ``gradient_penalty`` (Gulrajani et al. 2017, Algorithm
+  1, lines 4-8) in its own cell; lessons 13 and 19 import
+  ``tinygen.utils.gan.gradient_penalty``. On lesson 16's trained critic,
   with the same seeded ε, both give the same value and the same gradient
   with respect to every critic parameter.
 
@@ -42,7 +42,7 @@ for name, make in critics.items():
         tg.manual_seed(5)                             # the same critic for both copies
         critic = make()
         if name == "trained":
-            critic.load_state_dict(D.state_dict())    # lesson 16's critic after its clipping run
+            critic.load_state_dict(D.state_dict())    # lesson 13's critic after its clipping run
         for k, p in critic.named_parameters():      # then moved: every entry beyond ±c, on its side
             w = p.numpy() + start[k]
             p.data = tg.tensor(w + np.sign(w) * c).data
@@ -89,8 +89,8 @@ def _copies(found, prefix):
     return {k[len(prefix):]: v for k, v in found.items() if k.startswith(prefix)}
 
 
-def test_lesson_16s_clipping_equals_the_shared_clip_weights(data_env, tmp_path):
-    found = _run_cells("16_wgan_clip.py", CHECK_CLIP, "clip_copies.npz", data_env, tmp_path)
+def test_lesson_13s_clipping_equals_the_shared_clip_weights(data_env, tmp_path):
+    found = _run_cells("13_wgan_clip.py", CHECK_CLIP, "clip_copies.npz", data_env, tmp_path)
     c = found.pop("c")
     for critic in ("trained", "layernorm"):
         before, other, lesson, shared = (_copies(found, f"{critic}/{copy}/")
@@ -106,8 +106,8 @@ def test_lesson_16s_clipping_equals_the_shared_clip_weights(data_env, tmp_path):
             np.testing.assert_array_equal(lesson[k], np.clip(before[k], -c, c), err_msg=f"{critic}: {k}")
 
 
-def test_lesson_13s_penalty_equals_the_shared_gradient_penalty(data_env, tmp_path):
-    found = _run_cells("13_wgan_gp.py", CHECK_PENALTY, "penalty_copies.npz", data_env, tmp_path)
+def test_lesson_16s_penalty_equals_the_shared_gradient_penalty(data_env, tmp_path):
+    found = _run_cells("16_wgan_gp.py", CHECK_PENALTY, "penalty_copies.npz", data_env, tmp_path)
     for seed in (11, 12):
         lesson, shared = _copies(found, f"lesson/{seed}/"), _copies(found, f"shared/{seed}/")
         assert sorted(lesson) == sorted(shared) and len(lesson) > 4

@@ -28,7 +28,7 @@ from tinygen.utils.run import (beta, bounded, int_list, lesson_parser, nonnegati
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VAE = os.path.join(ROOT, "lessons", "07_vae.py")      # an autoencoder lesson: IDX datasets only
-WGAN = os.path.join(ROOT, "lessons", "13_wgan_gp.py")  # takes a folder of images too
+WGAN = os.path.join(ROOT, "lessons", "16_wgan_gp.py")  # takes a folder of images too
 
 BAD = [
     pytest.param(WGAN, ["--device", "cuda"], "--device", marks=pytest.mark.skipif(

@@ -15,7 +15,7 @@ from conftest import run  # noqa: E402  (data_env is a conftest fixture)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LESSONS = sorted(glob.glob(os.path.join(ROOT, "lessons", "[0-9]*.py")))
-WGAN = os.path.join(ROOT, "lessons", "13_wgan_gp.py")
+WGAN = os.path.join(ROOT, "lessons", "16_wgan_gp.py")
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[os.path.basename(p) for p in LESSONS])

@@ -26,7 +26,7 @@ print(f"ran {ran} cells")
 """
 
 
-@pytest.mark.parametrize("lesson", ["13_wgan_gp.py", "07_vae.py"])
+@pytest.mark.parametrize("lesson", ["16_wgan_gp.py", "07_vae.py"])
 def test_lesson_runs_cell_by_cell_without_file(lesson, data_env, tmp_path):
     out = tmp_path / "out"
     r = subprocess.run([sys.executable, "-c", RUNNER, os.path.join(ROOT, "lessons", lesson), str(out)],

@@ -44,7 +44,7 @@ def read_readme():
 
 
 def lesson_files():
-    """{"13": "13_wgan_gp.py", ...}: the lesson scripts in lessons/."""
+    """{"16": "16_wgan_gp.py", ...}: the lesson scripts in lessons/."""
     return {f.split("_")[0]: f for f in sorted(os.listdir(LESSONS)) if re.fullmatch(r"\d\d[a-z]?_\w+\.py", f)}
 
 
@@ -397,7 +397,7 @@ def test_the_parser_sees_the_readme(readme):
 
 
 PLANTED = [  # (category, what the README says, a renamed version)
-    ("lessons", "lessons/13_wgan_gp.py", "lessons/13_wgan_gp2.py"),
+    ("lessons", "lessons/16_wgan_gp.py", "lessons/16_wgan_gp2.py"),
     ("paths", "`tinygen/utils/gan_models.py`", "`tinygen/utils/gan_model.py`"),
     ("paths", "`tests/test_norm.py`", "`tests/test_norms.py`"),
     ("figures", "lessons/figures/19_loss_study.png", "lessons/figures/19_loss_studies.png"),

@@ -112,7 +112,7 @@ def clip_weights(parameters, c):
 
     Every parameter, weights and biases alike, is clipped elementwise; use
     after each critic update, as ``clip_weights(D.parameters(), c)``. The
-    shared copy of the clipping that lesson 16 writes out in its own cell.
+    shared copy of the clipping that lesson 13 writes out in its own cell.
 
     Args:
         parameters: an iterable of Tensors (e.g. ``D.parameters()``) or one Tensor.

@@ -1,11 +1,13 @@
 """The 28x28 GAN networks that several lessons share: lesson 12's DCGAN pair, with
 the critic's normalisation as an option, and an autoencoder discriminator.
 
-Lessons 15-19 (the loss chapter) compare objectives, not architectures, so
-they all build their networks here; lesson 12 keeps its own copy of the
-DCGAN pair in view because the architecture is what it teaches, and lesson
-17 its own copy of the autoencoder (``norm="none"``), which is what it
-teaches (``tests/test_lessons_gan_17.py`` holds the two equal).
+Lesson 13 (WGAN with clipping) and lessons 15 and 17-19 (the loss chapter)
+compare objectives, not architectures, so they all build their networks
+here (lesson 16, WGAN-GP, keeps networks of its own); lesson 12 keeps its
+own copy of the DCGAN pair in view because the architecture is what it
+teaches, and lesson 17 its own copy of the autoencoder (``norm="none"``),
+which is what it teaches (``tests/test_lessons_gan_17.py`` holds the two
+equal).
 
 Shapes: images float32 (N, 1, 28, 28) in [-1, 1]; z float32 (N, z_dim).
 """

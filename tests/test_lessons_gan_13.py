@@ -1,4 +1,4 @@
-"""Lesson 16 (WGAN with weight clipping): the parallel-lines distances, the clipping itself, the
+"""Lesson 13 (WGAN with weight clipping): the parallel-lines distances, the clipping itself, the
 recorder's measurements, the outputs, resume and flag errors.
 
 The function tests take the lesson's definitions without running it
@@ -19,7 +19,7 @@ from tinygen.utils.gan_models import dcgan_critic, dcgan_generator
 from tinygen.utils.metrics import correlations
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LESSON = os.path.join(ROOT, "lessons", "16_wgan_clip.py")
+LESSON = os.path.join(ROOT, "lessons", "13_wgan_clip.py")
 
 
 @pytest.fixture(scope="module")

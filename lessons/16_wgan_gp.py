@@ -1,16 +1,16 @@
 # %% [markdown]
-# # Lesson 13: WGAN-GP, a Wasserstein GAN with a gradient penalty
+# # Lesson 16: WGAN-GP, a Wasserstein GAN with a gradient penalty
 #
 # This lesson trains a GAN on real Fashion-MNIST with tinygen, following
 # Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", Algorithm 1.
 # It is the main assignment of the course (Lab 14, "GANs in action: WGAN").
 #
-#     .venv/bin/python lessons/13_wgan_gp.py                 # 20 min on a 2-core CPU (README)
-#     .venv/bin/python lessons/13_wgan_gp.py --quick         # a few steps, for the tests
-#     .venv/bin/python lessons/13_wgan_gp.py --resume        # continue an interrupted run
-#     .venv/bin/python lessons/13_wgan_gp.py --dataset folder --data-dir ~/celeba --image-size 64
+#     .venv/bin/python lessons/16_wgan_gp.py                 # 20 min on a 2-core CPU (README)
+#     .venv/bin/python lessons/16_wgan_gp.py --quick         # a few steps, for the tests
+#     .venv/bin/python lessons/16_wgan_gp.py --resume        # continue an interrupted run
+#     .venv/bin/python lessons/16_wgan_gp.py --dataset folder --data-dir ~/celeba --image-size 64
 #
-# Outputs in `--out` (default `runs/13_wgan_gp`): `training.gif` (a fixed-z 8x8
+# Outputs in `--out` (default `runs/16_wgan_gp`): `training.gif` (a fixed-z 8x8
 # grid over training), `losses.png`, `samples.png`, `metrics.json` (with FID,
 # IS and the class histogram of 10,000 samples),
 # `train.jsonl` (the losses of every step) and a resumable `train.npz`.
@@ -29,7 +29,7 @@ from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, best_of_k, c
 from tinygen.utils.run import RunDir, lesson_parser, nonnegative_float, parse_args, positive_float, positive_int
 
 parser = lesson_parser("WGAN-GP on Fashion-MNIST (Gulrajani et al. 2017)", steps=2000,
-                       out=os.path.join("runs", "13_wgan_gp"))
+                       out=os.path.join("runs", "16_wgan_gp"))
 add_gan_flags(parser, sample_every=100, checkpoint_every=200)
 parser.add_argument("--n-critic", type=positive_int, default=5, help="critic steps per generator step")
 parser.add_argument("--lambda-gp", type=nonnegative_float, default=10.0, help="gradient penalty weight")
@@ -78,7 +78,7 @@ print(f"data: {args.dataset}, {N} images of {C}x{H}x{W}")
 # -E[D(G(z))]. The critic must stay 1-Lipschitz, |D(x1) - D(x2)| <= ||x1 - x2||,
 # or the supremum is unbounded.
 #
-# **Weight clipping** (WGAN, Arjovsky et al. 2017) forces every weight into
+# **Weight clipping** (WGAN, Arjovsky et al. 2017; lesson 13) forces every weight into
 # [-c, c]. It works, but poorly: the critic collapses towards very simple
 # functions, most weights pile up at ±c, and depending on c the gradients
 # explode or vanish through the layers (Gulrajani et al. 2017, section 3).
@@ -166,7 +166,7 @@ print(f"generator: {sum(p.numel() for p in G.parameters()):,} parameters; "
 # and training quietly becomes an unconstrained critic.
 #
 # The function below is the penalty of the paper's lines 4-8, for a whole
-# batch at once instead of a loop over its m samples. Later lessons import
+# batch at once instead of a loop over its m samples. Lessons 13 and 19 import
 # the same function from `tinygen.utils.gan`; a test holds the two equal.
 
 # %%
@@ -251,7 +251,7 @@ viz.save_grid(generate(G, gif.inputs), run.file("samples_random.png"))
 #
 # Measure ||∇D(x̂)|| on fresh interpolates: the penalty should have pulled it
 # to about 1. Then clip a copy of the trained critic's weights to [-0.01, 0.01],
-# the WGAN recipe: every layer shrinks, so the gradient through the layers
+# the WGAN recipe of lesson 13: every layer shrinks, so the gradient through the layers
 # collapses by orders of magnitude. The critic is then far inside the
 # 1-Lipschitz ball, a much weaker function than the constraint allows, which
 # is the capacity loss Gulrajani et al. (section 3) describe.

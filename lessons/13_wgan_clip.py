@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lesson 16: WGAN, the Wasserstein GAN with weight clipping
+# # Lesson 13: WGAN, the Wasserstein GAN with weight clipping
 #
 # Arjovsky, Chintala & Bottou 2017, "Wasserstein GAN", Algorithm 1, on real
 # Fashion-MNIST, with the paper's (and the course slide's) values: RMSProp
@@ -12,12 +12,12 @@
 # - whether the critic's Wasserstein estimate tracks sample quality (FID) during training;
 # - clipping against the penalty, side by side.
 #
-#     .venv/bin/python lessons/16_wgan_clip.py                 # 6 min on a 2-core CPU (both runs)
-#     .venv/bin/python lessons/16_wgan_clip.py --quick         # a few steps, for the tests
-#     .venv/bin/python lessons/16_wgan_clip.py --resume        # continue an interrupted run
-#     .venv/bin/python lessons/16_wgan_clip.py --gp-steps 0    # WGAN with clipping only
+#     .venv/bin/python lessons/13_wgan_clip.py                 # 6 min on a 2-core CPU (both runs)
+#     .venv/bin/python lessons/13_wgan_clip.py --quick         # a few steps, for the tests
+#     .venv/bin/python lessons/13_wgan_clip.py --resume        # continue an interrupted run
+#     .venv/bin/python lessons/13_wgan_clip.py --gp-steps 0    # WGAN with clipping only
 #
-# Outputs in `--out` (default `runs/16_wgan_clip`): `training.gif` (a fixed-z
+# Outputs in `--out` (default `runs/13_wgan_clip`): `training.gif` (a fixed-z
 # 8x8 grid over the clipping run), `losses.png`, `samples.png`,
 # `distances.png` (TV, KL, JS, W against θ), `weights.png` (the critics'
 # weight histograms over training), `clip_vs_gp.png` (samples, Wasserstein
@@ -44,7 +44,7 @@ from tinygen.utils.run import RunDir, bounded, lesson_parser, nonnegative_int, p
 from tinygen.utils.train import Recorder
 
 parser = lesson_parser("WGAN with weight clipping on Fashion-MNIST (Arjovsky et al. 2017)", steps=450,
-                       out=os.path.join("runs", "16_wgan_clip"), datasets=("fashion-mnist", "mnist"))
+                       out=os.path.join("runs", "13_wgan_clip"), datasets=("fashion-mnist", "mnist"))
 add_gan_flags(parser, sample_every=25, checkpoint_every=100)
 parser.add_argument("--width", type=positive_int, default=32, help="G's last hidden width and D's first (DCGAN-28)")
 parser.add_argument("--n-critic", type=positive_int, default=5, help="critic steps per generator step")
@@ -227,7 +227,7 @@ fixed_z, eval_z, fid_z = (tg.randn(n, args.z_dim, device=args.device) for n in [
 # 25 x 100 critic steps, is more than the 2,250 of this lesson's whole run.
 #
 # Line 7 is `clip_weights` below: every parameter, biases included, as the
-# authors' code clamps them all. Lessons 13 and 19 import the same function
+# authors' code clamps them all. Lessons 16 and 19 import the same function
 # from `tinygen.utils.gan`; a test holds the two equal. The same step
 # function gives WGAN-GP's step (section 6): no clipping, the penalty added
 # to the critic's loss.
@@ -347,8 +347,9 @@ runs = {"clip": train("train", G, D, lambda p: optim.RMSprop(p, lr=args.lr), arg
 #     x̂ = ε x + (1 − ε) x̃,   ε ~ U[0, 1] per sample,
 #     L_D = E[D(x̃)] − E[D(x)] + λ E[(‖∇_x̂ D(x̂)‖₂ − 1)²],   λ = 10,
 #
-# `gradient_penalty` of `tinygen.utils.gan` (lesson 13 writes it out and explains its
-# double backprop). Their Algorithm 1: Adam with α = 1e-4, β = (0, 0.9),
+# `gradient_penalty` of `tinygen.utils.gan`, derived in lesson 16 (still to
+# come), which writes it out and explains its double backprop. Their
+# Algorithm 1: Adam with α = 1e-4, β = (0, 0.9),
 # n_critic = 5. Their MNIST code (igul222/improved_wgan_training,
 # gan_mnist.py) uses β1 = 0.5 instead; we keep the paper's 0.
 #
@@ -357,7 +358,7 @@ runs = {"clip": train("train", G, D, lambda p: optim.RMSprop(p, lr=args.lr), arg
 # the same number of generator steps. It does not isolate the constraint
 # alone: each method keeps its paper's optimiser, and Adam at 1e-4 moves
 # faster than RMSProp at 5e-5. Equal budget is in steps; in seconds the
-# penalty's double backprop makes each step about twice as long. Lesson 13
+# penalty's double backprop makes each step about twice as long. Lesson 16
 # is the long-budget WGAN-GP with a bigger architecture of its own (28
 # minutes); its figures are not comparable with these.
 
@@ -418,7 +419,7 @@ print("clipping: at ±c (within 10%):", ", ".join(f"step {s} {f:.0%} ({g:.0%})" 
 # close to 1-Lipschitz. `grad_norm_mean` in metrics.json, ‖∇_x f(x̂)‖ on 256
 # interpolates, measures it: 0.12 for the clipped critic, 1.22 for the
 # penalised one (seed 0), and the estimates differ by a factor of the same
-# order (≈ 1 against ≈ 6 at the end). Section 8 of lesson 13 shows the same
+# order (≈ 1 against ≈ 6 at the end). Section 8 of lesson 16 shows the same
 # collapse by clipping a trained critic. The curves' points (step, FID,
 # estimate) below are in metrics.json: `curve` for clipping, `gp.curve`
 # for the penalty.
