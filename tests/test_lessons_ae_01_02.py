@@ -8,6 +8,8 @@ import json
 import math
 import os
 
+import pytest
+
 from conftest import run  # noqa: F401  (data_env is a conftest fixture)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -62,7 +64,8 @@ def test_stacked_ae_quick_and_resume(data_env, tmp_path):
         assert 0 < m[key] < 1, key  # pixels and sigmoid outputs both in [0, 1]
     for n in (2, 10):  # --quick: 2 and 10 labelled images per class
         for key in (f"acc_head_pixels_{n}", f"acc_head_codes_greedy_{n}", f"acc_head_codes_tied_{n}"):
-            assert 0 <= m[key] <= 1, key
+            hits = m[key] * 50                              # accuracy on the 50 fake test images
+            assert hits == pytest.approx(round(hits), abs=1e-6) and 0 <= round(hits) <= 50, key
     assert len(open(out / "head_pixels_10.jsonl").readlines()) == 5  # --quick: 5 head steps
     steps = [len(open(out / f"{s}.jsonl").readlines()) for s in ("layer1", "layer2", "finetune", "tied")]
     assert sum(steps[:3]) == steps[3] == m["steps"]  # greedy stages share the end-to-end budget

@@ -77,7 +77,10 @@ def test_sparse_ae_quick(data_env, tmp_path):
                       keys + ["train_seconds"])
     for n in ("plain", "l1", "kl"):
         assert 0 < m[f"{n}_mean_activation"] < 1
-        assert 0 <= m[f"{n}_active_fraction"] <= 1 and 0 <= m[f"{n}_dead_fraction"] <= 1
+        # fractions of whole counts: activations over (50 test images x 100 units), units over 100 (--quick)
+        active, dead = m[f"{n}_active_fraction"] * 50 * 100, m[f"{n}_dead_fraction"] * 100
+        assert active == pytest.approx(round(active), abs=1e-6) and dead == pytest.approx(round(dead), abs=1e-6)
+        assert 0 <= round(active) <= 5000 and 0 <= round(dead) <= 100
 
 
 @pytest.mark.parametrize("name,flag", [("conv", ["--code-channels", "0"]), ("denoise", ["--mask-p", "1"]),

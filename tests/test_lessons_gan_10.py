@@ -4,6 +4,7 @@ import os
 
 import imageio.v3 as iio
 import numpy as np
+import pytest
 
 from conftest import run  # noqa: F401  (data_env is a conftest fixture)
 
@@ -28,7 +29,8 @@ def test_toy_gan_quick_outputs_export_and_resume(data_env, tmp_path):
     for name, res in m["runs"].items():
         n = {"ring": 8, "grid": 25}[res["data"]]
         assert res["n_modes"] == n and 0 <= res["modes"] <= res["modes_max"] <= n, name
-        assert 0 <= res["high_quality"] <= 1
+        hq = res["high_quality"] * 500                     # a fraction of the 500 scored samples (--quick)
+        assert hq == pytest.approx(round(hq), abs=1e-6) and 0 <= round(hq) <= 500, name
         curve = res["coverage_curve"]
         assert curve["step"] == [0, 4, 8, 12]                       # eval at 0, every --sample-every, the end
         assert all(0 <= c <= n for c in curve["modes"]) and all(0 <= q <= 1 for q in curve["high_quality"])
