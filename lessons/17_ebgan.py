@@ -29,11 +29,11 @@ import os
 import tinygen as tg
 from tinygen import gan_losses, nn, optim
 from tinygen.utils import viz
-from tinygen.utils.data import Batches, load_images
+from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_images
 from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
                                export_samples, fit_gan, generate)
 from tinygen.utils.gan_models import dcgan_generator
-from tinygen.utils.loss_chapter import plot_energies, plot_sample_grids
+from tinygen.utils.loss_chapter import plot_energies
 from tinygen.utils.metrics import class_entropy
 from tinygen.utils.run import RunDir, beta, bounded, lesson_parser, parse_args, positive_float, positive_int
 from tinygen.utils.train import tail_means
@@ -309,11 +309,13 @@ for name, (label, _) in RUNS.items():
           f"{scores[name]['class_histogram_min']:.3f}, histogram entropy {scores[name]['class_entropy']:.3f} "
           f"of log 10, {seconds[name]:.0f} s")
 
-plot_sample_grids([(viz.make_grid(generate(models[n][0], fixed_z)), f"{label} (PT weight {w:g}): FID "
-                    f"{scores[n]['fid']:.1f}, IS {scores[n]['inception_score']:.2f}")
-                   for n, (label, w) in RUNS.items()],
-                  run.file("pt_vs_no_pt.png"), {RUNS[n][0]: scores[n]["class_histogram"] for n in RUNS},
-                  args.eval_samples)
+viz.compare_runs(run.file("pt_vs_no_pt.png"), [
+    {"title": f"{label} (PT weight {w:g}): FID {scores[n]['fid']:.1f}, IS {scores[n]['inception_score']:.2f}",
+     "grid": viz.make_grid(generate(models[n][0], fixed_z))} for n, (label, w) in RUNS.items()],
+    shared={f"{label}: rarest {scores[n]['class_histogram_min']:.3f}, entropy {scores[n]['class_entropy']:.3f} "
+            f"of log 10": (range(10), scores[n]["class_histogram"]) for n, (label, _) in RUNS.items()},
+    bars=True, xticklabels=FASHION_MNIST_CLASSES, shared_ylabel=f"fraction of {args.eval_samples} samples",
+    hline=(0.1, "uniform (real data)"))
 viz.save_grid(samples["train"][:64], run.file("samples.png"))
 
 # %% [markdown]

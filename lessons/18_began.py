@@ -39,7 +39,7 @@ from tinygen.utils.data import Batches, load_images
 from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
                                export_samples, fit_gan, generate)
 from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_generator
-from tinygen.utils.loss_chapter import Equilibrium, plot_sample_grids
+from tinygen.utils.loss_chapter import Equilibrium
 from tinygen.utils.metrics import class_entropy
 from tinygen.utils.run import (RunDir, beta, bounded, lesson_parser, nonnegative_float, parse_args, positive_float,
                               positive_int, probability)
@@ -389,8 +389,8 @@ for gamma in runs:
     print(f"γ = {gamma:g}: FID {scores[gamma]['fid']:.2f}, IS {scores[gamma]['inception_score']:.2f}, "
           f"rarest class {min(scores[gamma]['class_histogram']):.3f}, class entropy "
           f"{scores[gamma]['class_entropy']:.3f} of log 10, {args.eval_samples} samples")
-plot_sample_grids([(viz.make_grid(samples[g][:64]), f"γ = {g:g}: FID {scores[g]['fid']:.1f}, "
-                    f"IS {scores[g]['inception_score']:.2f}") for g in runs], run.file("gamma_samples.png"))
+viz.compare_runs(run.file("gamma_samples.png"), [{"title": f"γ = {g:g}: FID {scores[g]['fid']:.1f}, IS "
+                  f"{scores[g]['inception_score']:.2f}", "grid": viz.make_grid(samples[g][:64])} for g in runs])
 
 # %% [markdown]
 # ## 10. Export and the record

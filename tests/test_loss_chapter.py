@@ -113,12 +113,23 @@ def test_plot_energies_draws_each_run_and_the_margin(figures, tmp_path):
         lc.plot_energies({"a": logs["PT"], "b": logs["PT"], "c": logs["PT"]}, 0.25, tmp_path / "x.png")
 
 
-def test_plot_sample_grids_with_and_without_histograms(figures, tmp_path):
+def test_lesson_17_and_18_sample_figures_through_compare_runs(figures, tmp_path):
+    """Lesson 17's pt_vs_no_pt.png (grids above grouped class-histogram bars, a legend with each run's
+    rarest class and entropy, a dotted uniform line) and lesson 18's gamma_samples.png (grids only),
+    drawn the way the lessons call viz.compare_runs."""
+    from tinygen.utils.data import FASHION_MNIST_CLASSES
+    from tinygen.utils.metrics import class_entropy
     grids = [(np.full((10, 12, 3), 40 * i, dtype=np.uint8), f"run {i}") for i in (1, 2)]
     uniform, two = [0.1] * 10, [0.5, 0.5] + [0.0] * 8
-    lc.plot_sample_grids(grids, tmp_path / "h.png", {"first": uniform, "second": two}, n_samples=200)
+    hists = {"first": uniform, "second": two}
+    viz.compare_runs(tmp_path / "h.png", [{"title": c, "grid": g} for g, c in grids],
+                     shared={f"{k}: rarest {min(h):.3f}, entropy {class_entropy(h):.3f} of log 10": (range(10), h)
+                             for k, h in hists.items()},
+                     bars=True, xticklabels=FASHION_MNIST_CLASSES, shared_ylabel="fraction of 200 samples",
+                     hline=(0.1, "uniform (real data)"))
+    assert (tmp_path / "h.png").stat().st_size > 0
     fig, _, axes = figures[0]
-    assert len(axes) == 3 and tuple(fig.get_size_inches()) == (12.0, 8.5)
+    assert len(axes) == 3
     for ax, (grid, caption) in zip(axes[:2], grids):
         assert ax.get_title() == caption
         np.testing.assert_array_equal(np.asarray(ax.images[0].get_array()), grid)
@@ -127,19 +138,27 @@ def test_plot_sample_grids_with_and_without_histograms(figures, tmp_path):
     np.testing.assert_allclose(heights, uniform + two)               # the first run's bars, then the second's
     xs = [p.get_x() + p.get_width() / 2 for p in bars.patches]
     np.testing.assert_allclose(xs[:2] + xs[10:12], [-0.2, 0.8, 0.2, 1.2])   # side by side around each class
+    (ref,) = bars.get_lines()                                         # the uniform 0.1, dotted, across the panel
+    assert list(ref.get_ydata()) == [0.1, 0.1] and ref.get_linestyle() == ":" and ref.get_label() == "uniform (real data)"
     labels = [t.get_text() for t in bars.get_legend().get_texts()]
     assert labels == ["uniform (real data)", "first: rarest 0.100, entropy 1.000 of log 10",   # lines come first
                       f"second: rarest 0.000, entropy {math.log(2) / math.log(10):.3f} of log 10"]  # 0.301
     assert bars.get_ylabel() == "fraction of 200 samples" and bars.get_xticklabels()[2].get_text() == "Pullover"
 
-    lc.plot_sample_grids(grids, tmp_path / "g.png")
+    viz.compare_runs(tmp_path / "g.png", [{"title": c, "grid": g} for g, c in grids])   # lesson 18: grids only
     fig, _, axes = figures[1]
-    assert len(axes) == 2 and tuple(fig.get_size_inches()) == (8.4, 4.6)
-    assert [ax.get_title() for ax in axes] == ["run 1", "run 2"]
-    with pytest.raises(ValueError, match="10 class fractions"):
-        lc.plot_sample_grids(grids, tmp_path / "b.png", {"bad": [0.5, 0.5]})
-    with pytest.raises(ValueError, match="at least one"):
-        lc.plot_sample_grids([], tmp_path / "b.png")
+    assert len(axes) == 2 and [ax.get_title() for ax in axes] == ["run 1", "run 2"]
+    assert not any(ax.get_lines() for ax in axes)                     # no reference line without a shared panel
+
+
+def test_lessons_17_and_18_draw_their_sample_figures_with_compare_runs():
+    """One helper for "runs side by side": the lessons call viz.compare_runs, loss_chapter has no other."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    for name, needle in (("17_ebgan.py", 'hline=(0.1, "uniform (real data)")'), ("18_began.py", "gamma_samples.png")):
+        src = (root / "lessons" / name).read_text()
+        assert "viz.compare_runs(" in src and needle in src and "plot_sample_grids" not in src
+    assert not hasattr(lc, "plot_sample_grids")
 
 
 def fake_study(tmp_path, frames=(3, 3)):

@@ -1,8 +1,8 @@
 """The plumbing of the loss chapter's last lessons (17 EBGAN, 18 BEGAN, 19 the loss study).
 
 Each lesson keeps its networks, its losses and its training step in view;
-this module holds what is around them: figures (one of them shared by
-lessons 17 and 18), BEGAN's k_t as a resumable object (lesson 18), and the
+this module holds what is around them: lesson 17's energy figure (the
+side-by-side sample figures of 17 and 18 are ``viz.compare_runs``), BEGAN's k_t as a resumable object (lesson 18), and the
 loss study's bookkeeping (lesson 19): its per-run results, summary, table,
 rank correlation and pictures.
 
@@ -17,13 +17,12 @@ import numpy as np
 
 from ..gan_losses import began_update_k
 from . import viz
-from .data import FASHION_MNIST_CLASSES
 from .fileio import atomic_open, atomic_write_bytes
-from .metrics import class_entropy, spearman
+from .metrics import spearman
 from .run import RunDir
 
 
-# ---------------------------------------------------------------- lessons 17 and 18: figures
+# ---------------------------------------------------------------- lesson 17: the energy figure
 def plot_energies(runs, margin, path):
     """Lesson 17's ``energies.png``: D(x) and D(G(z)) of each run over training, against the margin m.
 
@@ -62,56 +61,6 @@ def plot_energies(runs, margin, path):
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("EBGAN's hinge: D pushes generated energies up to m, real ones down")
-    return viz.save_figure(fig, path)
-
-
-def plot_sample_grids(grids, path, histograms=None, n_samples=None):
-    """Sample grids side by side, optionally above their runs' class histograms as grouped bars.
-
-    Lesson 17's ``pt_vs_no_pt.png`` (with histograms) and lesson 18's
-    ``gamma_samples.png`` (without). Each histogram's legend gives its rarest
-    class and its entropy as a fraction of log 10
-    (:func:`tinygen.utils.metrics.class_entropy`); a dotted line marks the
-    uniform 0.1 of real data.
-
-    Args:
-        grids: list of (uint8 grid (H, W, 3), e.g. from ``viz.make_grid``, caption str).
-        path: the ``.png`` to write.
-        histograms: None, or dict label -> the 10 class fractions of that run's samples.
-        n_samples: how many samples each histogram counts (the y axis' label).
-
-    Returns:
-        ``pathlib.Path`` of the file.
-
-    Raises:
-        ValueError: no grids, or a histogram without 10 classes.
-    """
-    import matplotlib.pyplot as plt
-    if not grids:
-        raise ValueError("grids: expected at least one (grid, caption), got none")
-    if histograms is None:
-        fig, axes = plt.subplots(1, len(grids), figsize=(4.2 * len(grids), 4.6), squeeze=False)
-        top = list(axes[0])
-    else:
-        fig = plt.figure(figsize=(6 * len(grids), 8.5))
-        layout = fig.add_gridspec(2, len(grids), height_ratios=[1.3, 1])
-        top = [fig.add_subplot(layout[0, col]) for col in range(len(grids))]
-    for ax, (grid, caption) in zip(top, grids):
-        ax.imshow(grid, interpolation="nearest")
-        ax.set_title(caption, fontsize=10 if histograms else 9)
-        ax.axis("off")
-    if histograms is not None:
-        ax, x, width = fig.add_subplot(layout[1, :]), np.arange(10), 0.8 / len(histograms)
-        for i, (label, hist) in enumerate(histograms.items()):
-            if len(hist) != 10:
-                raise ValueError(f"histograms: expected 10 class fractions for {label!r}, got {len(hist)}")
-            ax.bar(x + (i - (len(histograms) - 1) / 2) * width, hist, width,
-                   label=f"{label}: rarest {min(hist):.3f}, entropy {class_entropy(hist):.3f} of log 10")
-        ax.axhline(0.1, color="k", lw=1, ls=":", label="uniform (real data)")
-        ax.set_xticks(x)
-        ax.set_xticklabels(FASHION_MNIST_CLASSES, fontsize=8)
-        ax.set_ylabel(f"fraction of {n_samples} samples" if n_samples else "fraction of the samples")
-        ax.legend(fontsize=8)
     return viz.save_figure(fig, path)
 
 

@@ -390,7 +390,7 @@ def _draw_series(ax, series, first_color):
 
 
 def compare_runs(path, runs, shared=None, shared_ylabel=None, xlabel="generator step", xticklabels=None,
-                 bars=False, suptitle=None, dpi=100):
+                 bars=False, suptitle=None, dpi=100, hline=None):
     """Runs side by side, one column each: its samples, its curves, and one panel across all runs below.
 
     The comparison figure of the GAN lessons that train a method two ways
@@ -420,6 +420,8 @@ def compare_runs(path, runs, shared=None, shared_ylabel=None, xlabel="generator 
         xticklabels: optional names of the shared panel's x positions 0, 1, ... (e.g. class names).
         bars: True draws ``shared`` as grouped bars at its x's instead of lines.
         suptitle: optional figure title. dpi: pixels per inch.
+        hline: optional ``(y, label)``: a dotted black reference line across the shared
+            panel, in its legend (e.g. ``(0.1, "uniform (real data)")`` under class histograms).
 
     Returns:
         ``pathlib.Path`` of the written file.
@@ -478,6 +480,8 @@ def compare_runs(path, runs, shared=None, shared_ylabel=None, xlabel="generator 
                     ax.bar(np.asarray(x, dtype=np.float64) + (i - (len(shared) - 1) / 2) * width, y, width, label=label)
                 else:
                     ax.plot(x, y, "o-", label=label, markersize=4)
+            if hline is not None:
+                ax.axhline(hline[0], color="k", lw=1, ls=":", label=hline[1])
             if xticklabels is not None:
                 ax.set_xticks(np.arange(len(xticklabels)), xticklabels, fontsize=8)
             ax.set_xlabel("" if xticklabels is not None else xlabel)
