@@ -61,7 +61,8 @@ def test_penalty_is_per_sample_at_per_sample_alpha():
     real, fake, _ = interpolates("cpu", n=3)
     tg.manual_seed(7)
     alpha = tg.rand(3, 1, 1, 1, dtype="float64").numpy()
-    assert 0 <= alpha.min() and alpha.max() <= 1 and len(np.unique(alpha)) == 3
+    assert len(np.unique(alpha)) == 3                   # one α per sample, drawn as U[0, 1) by NumPy's PCG64
+    np.testing.assert_array_equal(alpha.ravel(), np.random.default_rng(7).random(3))
     x = tg.tensor(alpha * real.numpy() + (1 - alpha) * fake.numpy(), requires_grad=True)
     g, = tg.grad(D(x).sum(), x)
     norms = np.sqrt((g.numpy().reshape(3, -1) ** 2).sum(axis=1))

@@ -70,7 +70,7 @@ def test_began_k_follows_the_control_law(data_env, tmp_path):
     for name, gamma in (("train.jsonl", 0.5), ("gamma_0.3.jsonl", 0.3)):
         log = logs(out / name)
         ks = np.array([rec["k"] for rec in log])
-        assert ks[0] == 0 and np.all((0 <= ks) & (ks <= 1))
+        assert ks[0] == 0 and ks.max() > 0                 # k starts at 0 and the control moves it
         # k_{t+1} = clip(k_t + λ_k (γ L(x) − L(G(z))), 0, 1), from the same step's logged losses
         for prev, cur in zip(log, log[1:]):
             want = prev["k"] + 0.05 * (gamma * prev["L_x"] - prev["L_Gz"])
