@@ -16,8 +16,8 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..backend import as_device, device_of, get_array_module
+from ..ops.shape import parse_to
 
-_DEVICES = ("cpu", "cuda")
 
 
 class Parameter(Tensor):
@@ -49,31 +49,15 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
 
 
 def _parse_to(args, kwargs):
-    """(device, dtype) from the arguments of ``Module.to``: ``to("cuda")``,
-    ``to(tg.float64)``, ``to("cuda", tg.float64)``, ``to(tensor)``, or keywords
-    ``device=`` / ``dtype=``; either may be None."""
-    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    """(device, dtype) from the arguments of ``Module.to`` (see ``ops.shape.parse_to``),
+    which moves only to floating dtypes; ``non_blocking`` is accepted and ignored."""
     kwargs.pop("non_blocking", None)  # accepted for compatibility; copies are synchronous
+    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
     if kwargs:
         raise TypeError(f"to: unexpected keyword arguments {sorted(kwargs)}")
-    for a in args:
-        if isinstance(a, Tensor):
-            device, dtype = a.device, a.dtype
-        elif isinstance(a, str) and a.split(":")[0] in _DEVICES:
-            device = a
-        elif a is not None:
-            dtype = a
-    if device is not None:
-        device = str(device).split(":")[0]
-        if device not in _DEVICES:
-            raise ValueError(f"device: expected 'cpu' or 'cuda', got {device!r}")
-    if dtype is not None:
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError:
-            raise ValueError(f"dtype: expected a dtype (e.g. tinygen.float64) or a device, got {dtype!r}") from None
-        if dtype.kind != "f":
-            raise ValueError(f"dtype: Module.to accepts only floating dtypes, got {dtype}")
+    device, dtype = parse_to(*args, device=device, dtype=dtype)
+    if dtype is not None and dtype.kind != "f":
+        raise ValueError(f"dtype: Module.to accepts only floating dtypes, got {dtype}")
     return device, dtype
 
 

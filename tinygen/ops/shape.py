@@ -352,8 +352,33 @@ def stack(tensors, dim=0):
     return cat([unsqueeze(x, dim) for x in tensors], dim)
 
 
-def _is_device(arg):
-    return isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda")
+def parse_to(*args, device=None, dtype=None):
+    """``(device, dtype)`` from the arguments of ``Tensor.to`` and ``Module.to``:
+    ``to("cuda")``, ``to(tg.float64)``, ``to("cpu", tg.float32)``, ``to(other)``
+    (other's device and dtype), or the keywords; either may come back None.
+    The device is ``"cpu"`` or ``"cuda"`` (``"cuda:0"`` means ``"cuda"``), the
+    dtype a ``numpy.dtype``.
+
+    Raises:
+        ValueError: an argument that is neither a device, a dtype nor a Tensor.
+    """
+    for arg in args:
+        if isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+        elif isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda"):
+            device = arg
+        elif arg is not None:
+            dtype = arg
+    if device is not None:
+        device = str(device).split(":")[0]
+        if device not in ("cpu", "cuda"):
+            raise ValueError(f"device: expected 'cpu' or 'cuda', got {device!r}")
+    if dtype is not None:
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise ValueError(f"to: expected a device ('cpu', 'cuda'), a dtype or a Tensor, got {dtype!r}") from None
+    return device, dtype
 
 
 def to(input, *args, device=None, dtype=None):
@@ -365,23 +390,13 @@ def to(input, *args, device=None, dtype=None):
 
     Raises:
         ValueError: an argument that is neither a device (``"cpu"``, ``"cuda"``)
-            nor a dtype.
+            nor a dtype (see :func:`parse_to`).
     """
-    for arg in args:
-        if isinstance(arg, Tensor):
-            device, dtype = arg.device, arg.dtype
-        elif _is_device(arg):
-            device = arg
-        else:
-            try:
-                dtype = np.dtype(arg)
-            except TypeError:
-                raise ValueError(f"to: expected a device ('cpu', 'cuda'), a dtype or a Tensor, got {arg!r}") from None
+    device, dtype = parse_to(*args, device=device, dtype=dtype)
     y = input
-    if dtype is not None and np.dtype(dtype) != y.dtype:
+    if dtype is not None and dtype != y.dtype:
         y = Cast(dtype)(y)
     if device is not None:
-        device = device.split(":")[0]
         if device != y.device:
             y = ToDevice(device)(y)
     return y
