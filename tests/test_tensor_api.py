@@ -212,6 +212,10 @@ def test_in_place_methods_only_outside_the_graph():
     assert g.zero_().tolist() == [0.0, 0.0] and g.fill_(3).tolist() == [3.0, 3.0]
     g.copy_(tg.tensor([5.0, 6.0]))
     assert g.tolist() == [5.0, 6.0]
+    g[tg.tensor([1])] = 7.0                             # a Tensor index is unwrapped
+    assert g.tolist() == [5.0, 7.0]
+    with pytest.raises(RuntimeError, match="setitem: an in-place op on a tensor that requires grad"):
+        w[0] = 0.0
 
 
 def test_grad_mode_helpers():

@@ -21,7 +21,7 @@ def _T(x):
 
 
 def _compare(op):
-    # Comparisons give constant bool tensors (no gradient), e.g. for where().
+    # Comparisons and logical ops give constant bool tensors (no gradient), e.g. for where().
     return lambda a, b: Tensor(op(a.data, b.data if isinstance(b, Tensor) else b))
 
 
@@ -36,24 +36,8 @@ def _t(x):
     return shape.transpose(x, 0, 1) if x.ndim == 2 else x
 
 
-def _logical(op):
-    return lambda a, b: Tensor(op(a.data, b.data if isinstance(b, Tensor) else b))
-
-
 def _invert(x):
     return Tensor(~x.data)
-
-
-def _setitem(x, index, value):
-    """``x[index] = value``, in place, outside the graph only (see :func:`_inplace`)."""
-    if x.requires_grad and is_grad_enabled():
-        raise RuntimeError("setitem: assigning into a tensor that requires grad would hide it from autograd; "
-                           "wrap it in tg.no_grad(), or build the result with tg.where / tg.cat")
-    if isinstance(index, Tensor):
-        index = index.data
-    elif isinstance(index, tuple):
-        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    x.data[index] = value.data if isinstance(value, Tensor) else value
 
 
 def _view_as(x, other):
@@ -213,6 +197,11 @@ def _clamp(a, min=None, max=None):
     get_array_module(a).clip(a, min, max, out=a)
 
 
+def _assign(a, index, value):
+    """assign ``value`` to ``self[index]`` (``x[index] = value``)."""
+    a[shape.unwrap_index(index)] = value
+
+
 def _lerp_(a, end, weight):
     """move toward ``end`` by ``weight``: a += weight (end - a) (an exponential moving average step)."""
     a += weight * (end - a)
@@ -226,9 +215,9 @@ _methods = {
     "__neg__": arith.neg, "__pow__": arith.pow, "__rpow__": lambda a, b: arith.pow(b, a),
     "__abs__": arith.abs,
     "__matmul__": arith.matmul, "__rmatmul__": lambda a, b: arith.matmul(b, a),
-    "__getitem__": shape.getitem, "__setitem__": _setitem,
-    "__and__": _logical(lambda a, b: a & b), "__or__": _logical(lambda a, b: a | b),
-    "__xor__": _logical(lambda a, b: a ^ b), "__invert__": _invert,
+    "__getitem__": shape.getitem, "__setitem__": _inplace("setitem", _assign),
+    "__and__": _compare(lambda a, b: a & b), "__or__": _compare(lambda a, b: a | b),
+    "__xor__": _compare(lambda a, b: a ^ b), "__invert__": _invert,
     "__gt__": _compare(lambda a, b: a > b), "__lt__": _compare(lambda a, b: a < b),
     "__ge__": _compare(lambda a, b: a >= b), "__le__": _compare(lambda a, b: a <= b),
     "__eq__": _compare(lambda a, b: a == b), "__ne__": _compare(lambda a, b: a != b),

@@ -310,13 +310,20 @@ def getitem(x, index):
     result has NumPy's shape for ``x.data[index]``; the gradient adds up
     over repeated indices.
     """
-    # Only a Tensor is unwrapped. Testing for a ``.data`` attribute is not
-    # enough: CuPy arrays (a memory pointer) and NumPy scalars have one too.
+    return GetItem(unwrap_index(index))(x)
+
+
+def unwrap_index(index):
+    """``index`` with every Tensor in it replaced by its array (for ``x[index]`` and ``x[index] = v``).
+
+    Only a Tensor is unwrapped. Testing for a ``.data`` attribute is not
+    enough: CuPy arrays (a memory pointer) and NumPy scalars have one too.
+    """
     if isinstance(index, Tensor):
-        index = index.data
-    elif isinstance(index, tuple):
-        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    return GetItem(index)(x)
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
 
 
 def cat(tensors, dim=0):
