@@ -1,7 +1,9 @@
 """Layers, PyTorch-shaped: ``from tinygen import nn`` (``torch.nn``).
 
 ``tinygen.nn.functional`` is ``tinygen.functional`` (as ``torch.nn.functional``),
-and ``nn.init`` holds the initialisers.
+and ``nn.init`` holds the initialisers. ProGAN's layers (``nn.PixelNorm``,
+``nn.MinibatchStdDev``, ``nn.EqualizedLinear``, ``nn.EqualizedConv2d`` and the
+functions ``nn.pixel_norm``, ``nn.minibatch_std``) are in ``nn/progan.py``.
 """
 import sys as _sys
 
@@ -13,6 +15,8 @@ from .layers import (ELU, AvgPool2d, BCELoss, BCEWithLogitsLoss, Conv2d, ConvTra
                      Sigmoid, Softmax, Softplus, Tanh, Unflatten, Upsample, UpsampleConv2d)
 from .module import Module, Parameter  # noqa: F401
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
+from .progan import (EqualizedConv2d, EqualizedLinear, MinibatchStdDev, PixelNorm, minibatch_std,  # noqa: F401
+                     pixel_norm)
 from .recurrent import GRUCell, LSTMCell  # noqa: F401
 
 _sys.modules.setdefault(__name__ + ".functional", functional)
