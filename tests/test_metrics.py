@@ -449,3 +449,16 @@ def test_spearman_values_ties_and_errors():
     for x, y in (([1.0], [2.0]), ([1.0, 2.0], [1.0, 2.0, 3.0]), ([[1.0, 2.0]], [[1.0, 2.0]])):
         with pytest.raises(ValueError, match="x, y"):
             metrics.spearman(x, y)
+
+
+def test_loading_the_classifier_leaves_the_global_rng_alone(monkeypatch):
+    """A run that scores samples mid-training (lesson 21's FID curve) must draw the same numbers
+    whether the classifier was built before (a fresh run) or after (a resumed run) a checkpoint."""
+    import tinygen as tg
+    from tinygen.utils import metrics
+    monkeypatch.setattr(metrics, "_CLASSIFIERS", {})        # force a fresh build
+    tg.manual_seed(5)
+    expected = tg.randn(3).numpy()
+    tg.manual_seed(5)
+    metrics.load_classifier()
+    np.testing.assert_array_equal(tg.randn(3).numpy(), expected)

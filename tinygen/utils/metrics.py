@@ -36,7 +36,7 @@ import numpy as np
 
 from .. import functional as F, nn
 from ..autograd import Tensor, no_grad
-from ..backend import as_device
+from ..backend import as_device, get_rng_state, set_rng_state
 from ..creation import tensor
 from ..ops.activation import maximum
 from .data import FASHION_MNIST_CLASSES, default_cache_dir, load_images
@@ -123,7 +123,11 @@ def load_classifier(device="cpu", path=None):
 
     Built by :class:`FashionMNISTClassifier` and loaded from ``path`` (default
     :data:`WEIGHTS_PATH`). Cached per (device, path): every call with the same
-    arguments returns the same Module, so do not train it.
+    arguments returns the same Module, so do not train it. The global RNG
+    (``tg.manual_seed``) is left as it was: building the network draws its
+    random init, which the weights then replace, and a run that scores
+    samples while it trains must draw the same numbers whether or not it
+    built the classifier earlier in the process (a resumed run builds it later).
 
     Raises:
         FileNotFoundError: no weights at ``path`` (``lessons/09_classifier.py
@@ -136,7 +140,9 @@ def load_classifier(device="cpu", path=None):
         if not path.is_file():
             raise FileNotFoundError(f"classifier weights not found at {path}; "
                                     f"`python lessons/09_classifier.py --install` trains and writes them")
-        model = FashionMNISTClassifier()
+        rng = get_rng_state()            # the random init is overwritten below: leave the global RNG as it was,
+        model = FashionMNISTClassifier()  # so that scoring in the middle of a run does not change the run
+        set_rng_state(rng)
         with np.load(path) as state:
             model.load_state_dict({k: state[k] for k in state.files})
         _CLASSIFIERS[key] = model.to(device).eval()

@@ -1,0 +1,316 @@
+# %% [markdown]
+# # Lesson 21: ProGAN, a GAN that grows resolution by resolution
+#
+# Karras, Aila, Laine & Lehtinen 2018, "Progressive Growing of GANs for
+# Improved Quality, Stability, and Variation". The generator and the critic
+# start at 7x7 and grow to 28x28: each new, higher-resolution block is faded
+# in while the coarser layers keep training. The same paper brings three
+# small parts that this lesson switches off one at a time: the minibatch
+# standard deviation, the equalised learning rate and pixelwise feature
+# normalisation, and it samples from a moving average of the generator.
+#
+#     .venv/bin/python lessons/21_progan.py                  # 6 min on a 2-core CPU (README)
+#     .venv/bin/python lessons/21_progan.py --no-growing     # the same networks at 28x28 from the start
+#     .venv/bin/python lessons/21_progan.py --no-mbstd       # (also --no-eqlr, --no-pixelnorm, --no-ema)
+#     .venv/bin/python lessons/21_progan.py --quick          # a few steps, for the tests
+#     .venv/bin/python lessons/21_progan.py --dataset folder --data-dir ~/celeba --image-size 64
+#
+# Outputs in `--out` (default `runs/21_progan`): `training.gif` (a fixed-z
+# grid over training, every stage shown at full size), `losses.png`,
+# `samples.png`, `fid_vs_time.png`, `metrics.json` (FID, IS and the class
+# histogram of 10,000 samples, and FID over training time), `train.jsonl`
+# and a resumable `train.npz`.
+
+# %%
+import os
+
+import tinygen as tg
+import tinygen.nn.functional as F
+from tinygen import nn, optim
+from tinygen.utils import viz
+from tinygen.utils.data import Batches, load_images
+from tinygen.utils.ema import EMA
+from tinygen.utils.metrics import frechet_distance
+from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores, export_samples, fit_gan,
+                               generate, gradient_penalty)
+from tinygen.utils.progan import FidCurve, FullSize, add_progan_flags, check_batch_size, plot_fid_curves, read_curve
+from tinygen.utils.run import RunDir, lesson_parser, nonnegative_float, parse_args, positive_float, positive_int
+
+parser = lesson_parser("ProGAN (Karras et al. 2018)", steps=3000, out=os.path.join("runs", "21_progan"))
+add_gan_flags(parser, sample_every=100, checkpoint_every=250, z_dim=128)
+parser.add_argument("--phase-steps", type=positive_int, default=500, help="steps of each fade-in and stable phase")
+parser.add_argument("--width", type=positive_int, default=64, help="channels at the coarsest stage, halved per stage")
+parser.add_argument("--lr", type=positive_float, default=1e-3)
+parser.add_argument("--lambda-gp", type=nonnegative_float, default=10.0, help="gradient penalty weight")
+add_progan_flags(parser)   # --fid-every, --compare RUN..., and the ablations --no-growing, --no-mbstd, ...
+args = check_batch_size(parser, parse_args(parser, quick={**GAN_QUICK, "steps": 6, "batch_size": 8,
+                                                             "phase_steps": 1, "fid_every": 3}))
+tg.manual_seed(args.seed)
+
+# %% [markdown]
+# ## 1. The data, and the stages
+#
+# Fashion-MNIST at 28x28 halves twice to 7x7, so there are three stages:
+# 7, 14 and 28 pixels. (The paper starts at 4x4; padding to 32 would give
+# four stages but spend a quarter of every full-size pass on border. A
+# 64x64 photo folder halves to 4x4 in four steps: five stages.) The real
+# images of a coarse stage are the full images average-pooled, the same
+# box filter the critic uses to go down a level.
+
+# %%
+images, _ = load_images(args.dataset, args.data_dir, args.image_size, limit=256 if args.quick else None)
+N, C, H, W = images.shape
+sizes = [H]
+while sizes[0] % 2 == 0 and sizes[0] > 4:
+    sizes.insert(0, sizes[0] // 2)
+last = len(sizes) - 1
+widths = [max(8, args.width >> i) for i in range(len(sizes))]
+batches = Batches(images, batch_size=args.batch_size, seed=args.seed)
+print(f"data: {args.dataset}, {N} images of {C}x{H}x{W}; stages {sizes}, channels {widths}")
+
+# %% [markdown]
+# ## 2. The schedule, and the real images' fade
+#
+# Training alternates two phases of `--phase-steps` each: fade in a stage,
+# then train it stable. The last stage keeps training until `--steps`.
+# While the generator's output fades, the real images the critic sees fade
+# the same way (the official code does this): a lerp between the image at
+# this stage's size and the previous stage's image upsampled, so real and
+# generated images are always the same mixture. `--no-growing` trains the
+# full-size networks from step 1 (stage = last, α = 1): the slide's
+# "fixed" baseline.
+
+# %%
+def stage_at(t):
+    """(stage, α) at step t = 1, 2, ...: phase p = 0 is stage 0; odd p fade stage (p+1)/2 in; even p hold it."""
+    if args.no_growing:
+        return last, 1.0
+    p = (t - 1) // args.phase_steps
+    fading = p % 2 == 1 and p < 2 * last
+    return min((p + 1) // 2, last), ((t - 1) % args.phase_steps + 1) / args.phase_steps if fading else 1.0
+
+
+def real_at(x, stage, alpha):
+    """Real images (N, C, H, W) at stage `stage`'s size, faded with α like the generator's output."""
+    x = F.avg_pool2d(x, 2 ** (last - stage))          # a 1x1 pool (no change) at the last stage
+    if alpha < 1:
+        old = F.interpolate(F.avg_pool2d(x, 2), scale_factor=2, mode="nearest")
+        x = old + alpha * (x - old)
+    return x
+
+
+# %% [markdown]
+# ## 3. Equalised learning rate and pixelwise normalisation
+#
+# **Equalised learning rate** (section 4.1). Adam divides each step by a
+# running estimate of the gradient's scale, so every weight moves by about
+# lr per step whatever its layer. A layer with He's init w ~ N(0, 2/fan_in)
+# has small weights when fan_in is large, so the same step changes it
+# *relatively* more: layers learn at different speeds. ProGAN instead
+# stores ŵ ~ N(0, 1) and multiplies by the He constant c = √2 / √fan_in at
+# every forward pass, w = c·ŵ. The output is the same at the start, but now
+# every layer's parameters have the same scale, and Adam's steps are
+# equally large relative to all of them. `--no-eqlr` uses the same layers
+# with c·ŵ drawn once at the start (He's init) and trained directly.
+#
+# **Pixelwise feature normalisation** (section 4.2), in the generator after
+# every conv: each pixel's feature vector is scaled to unit mean square,
+# b = a / √(mean_c a_c² + 1e-8). It has no parameters; it only stops
+# the generator's and critic's magnitudes from spiralling out of control.
+
+# %%
+def layer(kind, *sizes, gain=2 ** 0.5, **options):
+    """nn.Equalized{kind}, w = c·ŵ at run time; with --no-eqlr the plain nn.{kind} with He's init drawn once."""
+    if not args.no_eqlr:
+        return getattr(nn, "Equalized" + kind)(*sizes, gain=gain, **options)
+    plain = getattr(nn, kind)(*sizes, **options)
+    nn.init.normal_(plain.weight, 0.0, gain / plain.weight[0].numel() ** 0.5)   # std c = gain / √fan_in
+    nn.init.zeros_(plain.bias)
+    return plain
+
+
+def conv(c_in, c_out, k=3, gain=2 ** 0.5):
+    return layer("Conv2d", c_in, c_out, k, padding=k // 2, gain=gain)
+
+
+def pixel_norm():
+    return nn.Identity() if args.no_pixelnorm else nn.PixelNorm()
+
+
+# %% [markdown]
+# ## 4. The generator, and the fade-in
+#
+# The generator is a stack of blocks, one per stage: block 0 maps z (pixel-
+# normalised, as the paper's latent) to a 7x7 feature map; block s doubles
+# the size (nearest upsampling) and applies two 3x3 convs. Each stage has
+# its own `to_rgb`, a 1x1 conv to the image channels. At stage s only
+# blocks 0..s run.
+#
+# When stage s starts, its block is new and untrained. Switching it on at
+# once would shock the coarser layers, so for one phase its image is
+# blended with the previous stage's image, upsampled (figure 2 of the paper):
+#
+#     x = (1 − α) · up(to_rgb_{s−1}(h_{s−1})) + α · to_rgb_s(block_s(h_{s−1})),
+#
+# with α rising linearly from 0 to 1 over the fade-in, then a stable phase
+# at α = 1 before the next stage.
+
+# %%
+class Generator(nn.Module):
+    """z (N, z_dim) -> images (N, C, S, S) at the current stage's size S (no tanh: the paper's linear output)."""
+
+    def __init__(self):
+        super().__init__()
+        w0, s0 = widths[0], sizes[0]
+        first = nn.Sequential(pixel_norm(), layer("Linear", args.z_dim, w0 * s0 * s0, gain=2 ** 0.5 / 4),
+                              nn.Unflatten(1, (w0, s0, s0)), nn.LeakyReLU(0.2), pixel_norm(),
+                              conv(w0, w0), nn.LeakyReLU(0.2), pixel_norm())
+        self.blocks = nn.ModuleList([first] + [nn.Sequential(
+            nn.Upsample(scale_factor=2), conv(a, b), nn.LeakyReLU(0.2), pixel_norm(),
+            conv(b, b), nn.LeakyReLU(0.2), pixel_norm()) for a, b in zip(widths, widths[1:])])
+        self.to_rgb = nn.ModuleList([conv(w, C, 1, gain=1) for w in widths])
+        self.stage, self.alpha = stage_at(1)
+
+    def forward(self, z):
+        h = self.blocks[0](z)
+        for block in self.blocks[1:self.stage]:
+            h = block(h)
+        new = self.to_rgb[self.stage](self.blocks[self.stage](h) if self.stage else h)
+        if self.alpha >= 1:                             # always at stage 0, which has nothing to fade from
+            return new
+        old = F.interpolate(self.to_rgb[self.stage - 1](h), scale_factor=2, mode="nearest")
+        return old + self.alpha * (new - old)
+
+
+# %% [markdown]
+# ## 5. The critic, and the minibatch standard deviation
+#
+# The critic mirrors the generator: `from_rgb` (1x1 conv) at the current
+# size, then blocks of two 3x3 convs and a 2x average pool down to 7x7,
+# fading its new block in the same way (the old path average-pools the
+# image first). Its last block sees one extra feature map, the **minibatch
+# standard deviation** (section 3): the std of every feature over a group
+# of 4 samples, averaged to one number per group and appended as a
+# constant channel. A critic that sees a batch's spread can tell a
+# collapsed generator (little variation) from the data, and its gradient
+# pushes the generator to vary.
+
+# %%
+class Critic(nn.Module):
+    """images (N, C, S, S) at the current stage's size S -> scores (N, 1)."""
+
+    def __init__(self):
+        super().__init__()
+        w0, s0, mbstd = widths[0], sizes[0], not args.no_mbstd
+        final = nn.Sequential(*([nn.MinibatchStdDev(4)] if mbstd else []), conv(w0 + mbstd, w0), nn.LeakyReLU(0.2),
+                              nn.Flatten(), layer("Linear", w0 * s0 * s0, w0), nn.LeakyReLU(0.2),
+                              layer("Linear", w0, 1, gain=1))
+        self.blocks = nn.ModuleList([final] + [nn.Sequential(
+            conv(b, b), nn.LeakyReLU(0.2), conv(b, a), nn.LeakyReLU(0.2), nn.AvgPool2d(2))
+            for a, b in zip(widths, widths[1:])])
+        self.from_rgb = nn.ModuleList([nn.Sequential(conv(C, w, 1), nn.LeakyReLU(0.2)) for w in widths])
+        self.stage, self.alpha = stage_at(1)
+
+    def forward(self, x):
+        h = self.blocks[self.stage](self.from_rgb[self.stage](x))
+        if self.alpha < 1:                               # never at stage 0
+            old = self.from_rgb[self.stage - 1](F.avg_pool2d(x, 2))
+            h = old + self.alpha * (h - old)
+        for s in range(self.stage - 1, -1, -1):
+            h = self.blocks[s](h)
+        return h
+
+
+G, D = Generator().to(args.device), Critic().to(args.device)
+G_ema = EMA(G, beta=0.999)   # the moving average that samples are drawn from (appendix A.1)
+print("parameters:", {name: sum(p.numel() for p in m.parameters()) for name, m in (("G", G), ("D", D))})
+
+# %% [markdown]
+# ## 6. Training
+#
+# The paper's loss is WGAN-GP (lesson 16) with n_critic = 1 and a small
+# **drift** term, 0.001·E[D(x)²], that keeps the critic's scores near zero
+# (appendix A.1): without it they can wander, since WGAN's loss only sees
+# differences. Adam with lr 0.001, β = (0, 0.99), the paper's values, and
+# Adam's moments are reset when a stage starts (its new layers have none,
+# and the old layers' statistics change as the block fades in). After every
+# generator step the moving average is updated:
+# Ḡ ← β Ḡ + (1 − β) G, β = 0.999, with a warm-up (β_t = min(β, (1+t)/(10+t)))
+# so that a short run is not judged by an average of its first, random steps.
+
+# %%
+optD, optG = (optim.Adam(m.parameters(), lr=args.lr, betas=(0.0, 0.99)) for m in (D, G))
+
+
+def step(next_batch):
+    t = G_ema.num_updates + 1                          # this step's number: the average moves once per step
+    stage, alpha = stage_at(t)
+    if t > 1 and stage_at(t - 1)[0] != stage:         # a new stage: fresh Adam moments
+        optD.state.clear()
+        optG.state.clear()
+    for m in (G, D, G_ema.module):
+        m.stage, m.alpha = stage, alpha
+
+    real = real_at(next_batch(), stage, alpha)       # --- critic: WGAN-GP + drift
+    fake = G(tg.randn(real.shape[0], args.z_dim, device=args.device)).detach()   # no gradient into G here
+    d_real, d_fake = D(real), D(fake)
+    gp = gradient_penalty(D, real, fake)
+    loss_D = d_fake.mean() - d_real.mean() + args.lambda_gp * gp + 0.001 * (d_real ** 2).mean()
+    optD.zero_grad()
+    loss_D.backward()
+    optD.step()
+
+    D.requires_grad_(False)                           # --- generator: -E[D(G(z))]
+    loss_G = -D(G(tg.randn(real.shape[0], args.z_dim, device=args.device))).mean()
+    optG.zero_grad()
+    loss_G.backward()
+    optG.step()
+    D.requires_grad_(True)
+    G_ema.update()
+    return {"loss_D": loss_D.item(), "loss_G": loss_G.item(), "gp": gp.item(),
+            "wasserstein": (d_real.mean() - d_fake.mean()).item(), "stage": stage, "alpha": alpha}
+
+
+sampler = FullSize(G if args.no_ema else G_ema.module, H)   # clipped to [-1, 1], upsampled to H x H
+run = RunDir(args.out)
+gif = SampleGif(run.file("training.gif"), sampler, tg.randn(64, args.z_dim, device=args.device))
+curve = FidCurve(gif, sampler, tg.randn(200 if args.quick else 2000, args.z_dim, device=args.device),
+                 args.fid_every, args.steps, frechet_distance if (C, H) == (1, 28) else None)
+history = fit_gan(step, batches, run, {"G": G, "D": D}, {"G": optG, "D": optD}, gif, steps=args.steps,
+                  sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, resume=args.resume,
+                  device=args.device, print_every=1 if args.quick else 50, callback=curve, extra_steps=(0,),
+                  state={"ema": G_ema, "curve": curve})
+
+# %% [markdown]
+# ## 7. Results
+#
+# `losses.png`: the critic's and generator's losses, the penalty and the
+# Wasserstein estimate, with the stage and α below them: each new stage
+# shows as a jump. `fid_vs_time.png`: FID over training minutes, with the
+# curves of the `--compare` runs beside it (the README's figure draws the
+# progressive runs against `--no-growing` ones).
+
+# %%
+viz.plot_losses(history, run.file("losses.png"), title="ProGAN on " + args.dataset)
+viz.save_grid(generate(sampler, tg.randn(64, args.z_dim, device=args.device)), run.file("samples.png"))
+label = "fixed 28x28" if args.no_growing else "progressive"
+if curve.points:
+    plot_fid_curves(run.file("fid_vs_time.png"), [curve.curve(label)] + [read_curve(d) for d in args.compare])
+metrics = {"steps": args.steps, "seed": args.seed, "label": label, "train_seconds": history.seconds,
+           "fid_curve": curve.points, **{k: v for k, v in vars(args).items() if k.startswith("no_")}}
+
+# %% [markdown]
+# ## 8. The scores every GAN lesson reports
+#
+# FID against the 10,000 test images, IS and the class histogram of 10,000
+# samples of the moving average, from lesson 09's classifier.
+
+# %%
+if (C, H) == (1, 28):
+    _, scores = closing_scores(sampler, tg.randn(args.eval_samples, args.z_dim, device=args.device))
+    metrics.update(eval_samples=args.eval_samples, **scores)
+    print("FID {fid:.2f}, IS {inception_score:.2f} ± {inception_score_std:.2f}".format(**scores))
+if args.export_samples:
+    export_samples(run, generate(sampler, tg.randn(args.export_samples, args.z_dim, device=args.device)))
+run.save_metrics(metrics)
+print(f"done: {args.steps} steps in {history.seconds:.0f} s, {run.path}")
