@@ -36,10 +36,10 @@ from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scor
 from tinygen.utils.progan import FidCurve, FullSize, add_progan_flags, check_batch_size, plot_fid_curves, read_curve
 from tinygen.utils.run import RunDir, lesson_parser, nonnegative_float, parse_args, positive_float, positive_int
 
-parser = lesson_parser("ProGAN (Karras et al. 2018)", steps=3000, out=os.path.join("runs", "21_progan"))
+parser = lesson_parser("ProGAN (Karras et al. 2018)", steps=3500, batch_size=32, out=os.path.join("runs", "21_progan"))
 add_gan_flags(parser, sample_every=100, checkpoint_every=250, z_dim=128)
 parser.add_argument("--phase-steps", type=positive_int, default=500, help="steps of each fade-in and stable phase")
-parser.add_argument("--width", type=positive_int, default=64, help="channels at the coarsest stage, halved per stage")
+parser.add_argument("--width", type=positive_int, default=32, help="channels at the coarsest stage, halved per stage")
 parser.add_argument("--lr", type=positive_float, default=1e-3)
 parser.add_argument("--lambda-gp", type=nonnegative_float, default=10.0, help="gradient penalty weight")
 add_progan_flags(parser)   # --fid-every, --compare RUN..., and the ablations --no-growing, --no-mbstd, ...
@@ -237,6 +237,16 @@ print("parameters:", {name: sum(p.numel() for p in m.parameters()) for name, m i
 # generator step the moving average is updated:
 # Ḡ ← β Ḡ + (1 − β) G, β = 0.999, with a warm-up (β_t = min(β, (1+t)/(10+t)))
 # so that a short run is not judged by an average of its first, random steps.
+#
+# **Where a 2-core CPU forces a change** (the paper's values from its
+# section 4 and appendix A.1): the paper's networks have 512 channels at
+# low resolution and 16 at 1024x1024; here 32, 16 and 8 at 7, 14 and 28
+# pixels (`--width`). Each fade-in and each stable phase shows the networks
+# 800,000 real images in the paper; here 500 steps of 32, 16,000 images,
+# and the last stage trains for 2,000 steps (the first 500 fading in). The
+# paper's minibatch is 16 at high resolution; here 32 throughout. The
+# losses, the optimiser, the drift, the EMA and the three parts are the
+# paper's.
 
 # %%
 optD, optG = (optim.Adam(m.parameters(), lr=args.lr, betas=(0.0, 0.99)) for m in (D, G))
@@ -275,10 +285,11 @@ sampler = FullSize(G if args.no_ema else G_ema.module, H)   # clipped to [-1, 1]
 run = RunDir(args.out)
 gif = SampleGif(run.file("training.gif"), sampler, tg.randn(64, args.z_dim, device=args.device))
 curve = FidCurve(gif, sampler, tg.randn(200 if args.quick else 2000, args.z_dim, device=args.device),
-                 args.fid_every, args.steps, frechet_distance if (C, H) == (1, 28) else None)
+                 args.fid_every, args.steps, frechet_distance if (C, H) == (1, 28) else None, args.sample_every)
 history = fit_gan(step, batches, run, {"G": G, "D": D}, {"G": optG, "D": optD}, gif, steps=args.steps,
                   sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, resume=args.resume,
-                  device=args.device, print_every=1 if args.quick else 50, callback=curve, extra_steps=(0,),
+                  device=args.device, print_every=1 if args.quick else 50, callback=curve,
+                  extra_steps=range(0, args.steps + 1, args.fid_every),
                   state={"ema": G_ema, "curve": curve})
 
 # %% [markdown]

@@ -193,7 +193,8 @@ def test_quick_run_outputs_schedule_curve_and_resume_bit_for_bit(data_env, tmp_p
     assert m["no_growing"] is False and m["eval_samples"] == 200
     samples = np.load(a / "samples.npy")
     assert samples.shape == (5, 1, 28, 28) and -1 <= samples.min() and samples.max() <= 1
-    assert iio.imread(a / "training.gif", index=None).shape[1:3] == (242, 242)   # every stage at 28x28
+    frames = iio.imread(a / "training.gif", index=None)
+    assert frames.shape[:3] == (5, 242, 242)          # steps 2, 4, 6, 8 (--sample-every 2) and 9; every stage at 28x28
 
     assert run(flags + ["--steps", "5", "--out", str(b)], data_env, tmp_path).returncode == 0
     r = run(flags + ["--steps", "9", "--out", str(b), "--resume"], data_env, tmp_path)
@@ -259,10 +260,12 @@ class Clock:
 def test_fid_curve_scores_at_its_steps_and_leaves_its_own_time_out():
     G = FullSize(lambda_module(), 28)
     score = Clock()
-    curve = FidCurve(None, G, tg.randn(4, 3), every=2, last=5, score=score)
+    frames = []
+    curve = FidCurve(frames.append, G, tg.randn(4, 3), every=2, last=5, score=score, gif_every=3)
     for s in range(6):
         curve(s)
     assert [p[0] for p in curve.points] == [0, 2, 4, 5] and [p[2] for p in curve.points] == [1, 2, 3, 4]
+    assert frames == [3, 5]                                # the GIF keeps its own steps, and the last
     assert curve.points[-1][1] < 0.05                      # four 50 ms scorings, none of them counted
     state = curve.state_dict()
     again = FidCurve(None, G, tg.randn(4, 3), every=2, last=5, score=score)
@@ -276,6 +279,8 @@ def test_fid_curve_scores_at_its_steps_and_leaves_its_own_time_out():
     assert quiet.points == []
     with pytest.raises(ValueError, match="every"):
         FidCurve(None, G, tg.randn(4, 3), every=0, last=3, score=score)
+    with pytest.raises(ValueError, match="gif_every"):
+        FidCurve(None, G, tg.randn(4, 3), every=1, last=3, score=score, gif_every=0)
     with pytest.raises(ValueError, match="z"):
         FidCurve(None, G, tg.randn(1, 3), every=1, last=3, score=score)
 

@@ -47,8 +47,9 @@ class FullSize(Module):
 class FidCurve:
     """A ``fit_gan`` callback: the GIF's frame, and FID against the training seconds at every ``every``-th step.
 
-    Put it in ``fit_gan(..., callback=curve, extra_steps=(0,))``: the call
-    at step 0 starts the clock, before the first step. Each later call adds
+    Put it in ``fit_gan(..., callback=curve, extra_steps=range(0, steps + 1,
+    every))``: the call at step 0 starts the clock, before the first step,
+    and every scored step is a call. Each later call adds
     the seconds since the previous call ended (training, checkpoints and the
     GIF's frames: what a run spends without this curve) and, at every
     multiple of ``every`` and at ``last``, scores ``n`` samples of
@@ -58,14 +59,16 @@ class FidCurve:
     curve continues, with the seconds from before the interruption.
 
     Args:
-        gif: a :class:`tinygen.utils.gan.SampleGif` (called at every call but
-            step 0's), or None. ``fit_gan`` checkpoints it, not this curve.
+        gif: a :class:`tinygen.utils.gan.SampleGif`, or None; called at the
+            multiples of ``gif_every`` and at ``last`` (``fit_gan`` checkpoints
+            it, not this curve).
         G: the generator to score, a Module: z (n, z_dim) -> (n, 1, 28, 28) in [-1, 1].
         z: Tensor (n, z_dim), the fixed latents scored each time (n >= 2).
         every: int >= 1, steps between scores.
         last: the run's final step (always scored).
         score: images (n, 1, 28, 28) -> FID, e.g. ``metrics.frechet_distance``;
             None keeps only the clock (images the classifier cannot score).
+        gif_every: int >= 1, steps between the GIF's frames (``--sample-every``).
 
     Attributes:
         points: list of (step, seconds, fid) tuples, oldest first.
@@ -74,12 +77,14 @@ class FidCurve:
         ValueError: every < 1 or fewer than 2 latents.
     """
 
-    def __init__(self, gif, G, z, every, last, score):
-        if every < 1:
-            raise ValueError(f"every: expected an int >= 1, got {every}")
+    def __init__(self, gif, G, z, every, last, score, gif_every=1):
+        for name, value in (("every", every), ("gif_every", gif_every)):
+            if value < 1:
+                raise ValueError(f"{name}: expected an int >= 1, got {value}")
         if z.shape[0] < 2:
             raise ValueError(f"z: expected at least 2 latents (FID needs a covariance), got {z.shape[0]}")
         self.gif, self.G, self.z, self.every, self.last, self.score = gif, G, z, every, last, score
+        self.gif_every = gif_every
         self.points, self.seconds, self._since = [], 0.0, None
 
     def __call__(self, step):
@@ -87,7 +92,7 @@ class FidCurve:
         now = perf_counter()
         if self._since is not None:
             self.seconds += now - self._since
-        if self.gif is not None and step > 0:
+        if self.gif is not None and step > 0 and (step % self.gif_every == 0 or step == self.last):
             self.gif(step)
         if self.score is not None and (step == 0 or step % self.every == 0 or step == self.last):
             self.points.append((int(step), float(self.seconds), float(self.score(generate(self.G, self.z)))))
