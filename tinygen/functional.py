@@ -28,6 +28,7 @@ from .ops.nonlinear import (elu, gelu, log_softmax, logsigmoid, normalize, selu,
 from .ops.shape import GetItemGrad, cat as _cat, getitem as _getitem
 
 from .ops.arith import matmul as _matmul
+from .ops.reduce import mean as _mean
 from .ops.shape import permute as _permute, reshape as _reshape
 
 __all__ = [
@@ -36,7 +37,7 @@ __all__ = [
     "softmax", "log_softmax", "dropout",
     # layers
     "linear", "conv2d", "conv_transpose2d", "avg_pool2d", "max_pool2d", "adaptive_avg_pool2d",
-    "adaptive_max_pool2d", "interpolate", "pad", "normalize", "one_hot",
+    "adaptive_max_pool2d", "interpolate", "pad", "normalize", "one_hot", "instance_norm",
     # losses
     "mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
     "nll_loss",
@@ -498,6 +499,120 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
                          f"the input's {(H, W)}, got {(oh, ow)}")
     k = (H // oh, W // ow)
     return _unbatch(_pool.max_pool2d(x, k, k, (0, 0), False, _flag(return_indices, "return_indices")), unbatched)
+
+
+# ---------------------------------------------------------------- normalisation
+def _composite_normalize(x, axes, eps):
+    """(x_hat, mean, var) with x_hat = (x - mean) / sqrt(var + eps), the mean and the biased
+    variance over ``axes`` (kept as size 1). x_hat is a composite of differentiable ops
+    (exact at every order); mean and var are returned as arrays, for running statistics."""
+    m = _mean(x, axes, True)
+    d = x - m
+    var = _mean(d * d, axes, True)
+    return d * (var + eps) ** -0.5, m.data, var.data
+
+
+def _instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps,
+                   normalize=_composite_normalize):
+    """:func:`instance_norm`, with the normalisation step ``normalize(x, axes, eps) -> (x_hat,
+    mean, var)`` passed in: ``nn.InstanceNorm2d`` passes the fused ``nn.norm.Normalize``
+    (this module cannot import ``tinygen.nn``, which imports it)."""
+    if not isinstance(input, Tensor) or input.ndim < 3:
+        raise ValueError(f"input: expected a tensor (N, C, *spatial) with at least one spatial dim, e.g. "
+                         f"(N, C, H, W), got shape {getattr(input, 'shape', type(input).__name__)}")
+    N, C = input.shape[:2]
+    spatial = int(np.prod(input.shape[2:]))
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if t is not None and (not isinstance(t, Tensor) or t.shape != (C,)):
+            raise ValueError(f"{name}: expected None or a tensor of shape ({C},) (input's C), "
+                             f"got {getattr(t, 'shape', type(t).__name__)}")
+        if t is not None and name in ("weight", "bias") and t.dtype != input.dtype:
+            raise ValueError(f"{name}: expected dtype {input.dtype} (input's), got {t.dtype}")
+    if (running_mean is None) != (running_var is None):
+        missing = "running_var" if running_var is None else "running_mean"
+        raise ValueError(f"{missing}: expected running_mean and running_var both or neither, got only one")
+    use_input_stats = _flag(use_input_stats, "use_input_stats")
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.integer, np.floating)) \
+            or not 0 <= momentum <= 1:
+        raise ValueError(f"momentum: expected a number in [0, 1], got {momentum!r}")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(eps) or eps < 0:
+        raise ValueError(f"eps: expected a finite number >= 0, got {eps!r}")
+    eps, momentum = float(eps), float(momentum)
+    axes = tuple(range(2, input.ndim))
+    shape = (1, C) + (1,) * (input.ndim - 2)
+    if use_input_stats:
+        if spatial == 1:
+            raise ValueError(f"input: expected more than 1 spatial element per channel when normalising with "
+                             f"the input's statistics (each would become 0), got shape {input.shape}")
+        y, m, var = normalize(input, axes, eps)
+        if running_mean is not None:
+            # As PyTorch: each sample's statistics update its own copy of the running ones,
+            # r_n = (1 - momentum) r + momentum s_n, and the copies are averaged over the batch;
+            # the variance stored is the unbiased one (spatial / (spatial - 1) times the biased).
+            batch_mean = m.reshape(N, C).mean(axis=0)
+            batch_var = var.reshape(N, C).mean(axis=0) * (spatial / (spatial - 1))
+            running_mean.data[...] = (1 - momentum) * running_mean.data + momentum * batch_mean
+            running_var.data[...] = (1 - momentum) * running_var.data + momentum * batch_var
+    else:
+        if running_mean is None:
+            raise ValueError("running_mean: expected running statistics (running_mean and running_var) "
+                             "when use_input_stats=False, got None")
+        xp = get_array_module(input.data)
+        rm = running_mean.data.reshape(shape).astype(input.dtype)
+        rs = (1.0 / xp.sqrt(running_var.data.reshape(shape) + eps)).astype(input.dtype)
+        y = (input - rm) * rs
+    if weight is not None:
+        y = y * _reshape(weight, shape)
+    if bias is not None:
+        y = y + _reshape(bias, shape)
+    return y
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Instance normalisation, as ``torch.nn.functional.instance_norm``: every channel of
+    every sample normalised over its spatial dims (Ulyanov et al. 2016, "Instance
+    Normalization: The Missing Ingredient for Fast Stylization", section 3).
+
+        mu_nc = mean over (H, W) of x_nc,  var_nc = mean over (H, W) of (x_nc - mu_nc)^2  (biased)
+        y_nc = (x_nc - mu_nc) / sqrt(var_nc + eps) * weight_c + bias_c
+
+    Unlike batch norm, no statistic mixes samples: the output of one sample does
+    not depend on the others, in training and in evaluation alike. Written as a
+    composite of differentiable ops (means, products, a power), so every order
+    of derivative is exact.
+
+    Args:
+        input: (N, C, *spatial), at least one spatial dim, e.g. (N, C, H, W); float32 or float64.
+        running_mean, running_var: None, or (C,) tensors (both or neither). With
+            ``use_input_stats`` they are updated in place, as PyTorch does: r <-
+            (1 - momentum) r + momentum s, with s the batch average of the
+            per-sample means (running_mean) and of the per-sample unbiased
+            variances (running_var). No graph is recorded for the update.
+        weight, bias: None or (C,) tensors of input's dtype: the per-channel affine scale and shift.
+        use_input_stats: True normalises with each sample's own statistics; False
+            with running_mean and running_var (which are then required).
+        momentum: number in [0, 1], the running averages' update weight.
+        eps: number >= 0 added to the variance inside the square root.
+
+    Returns:
+        input's shape and dtype.
+
+    Raises:
+        ValueError: input not a Tensor with at least 3 dims; a weight, bias or
+            running statistic not of shape (C,) (weight and bias: not of input's
+            dtype); only one running statistic; use_input_stats not a bool;
+            momentum outside [0, 1]; eps not a finite number >= 0; one spatial
+            element per channel with use_input_stats (as PyTorch: the output
+            would be all zeros); use_input_stats=False without running statistics.
+
+    Source: Ulyanov, Vedaldi & Lempitsky 2016, "Instance Normalization: The Missing
+    Ingredient for Fast Stylization"; ``torch.nn.functional.instance_norm``
+    (the running statistics: ATen's ``instance_norm``, a batch norm of the (1, N C, ...) reshape).
+    """
+    return _instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
 
 
 # ---------------------------------------------------------------- resampling and padding

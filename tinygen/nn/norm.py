@@ -1,6 +1,6 @@
 """Normalisation layers, written as composites of differentiable ops.
 
-Both normalise with :class:`Normalize`, a fused Function. A fused BatchNorm
+BatchNorm, LayerNorm and InstanceNorm normalise with :class:`Normalize`, a fused Function. A fused BatchNorm
 backward that treats the batch mean and inverse std as constants gets the
 *second* derivative wrong; here the backward is itself a Function
 (:class:`NormalizeBackward`) whose backward is the exact derivative, written
@@ -16,6 +16,7 @@ second derivatives).
 """
 import numpy as np
 
+from .. import functional as F
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from ..ops.reduce import mean, sum as tsum
@@ -422,3 +423,55 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+def _fused_normalize(x, axes, eps):
+    """(x_hat, mean, var) by the fused :class:`Normalize`: the step ``F.instance_norm``'s
+    implementation takes, so that :class:`InstanceNorm2d` runs the fused Function."""
+    norm = Normalize(axes, eps)
+    return norm(x), norm.mean, norm.var
+
+
+class InstanceNorm2d(_BatchNorm):
+    """Instance normalisation of (N, C, H, W) or unbatched (C, H, W), per sample and
+    channel over (H, W), as ``torch.nn.InstanceNorm2d``; see ``F.instance_norm``.
+
+    y_nc = (x_nc - mean(x_nc)) / sqrt(var(x_nc) + eps) * weight_c + bias_c with the
+    biased variance over the H x W pixels of sample n, channel c (Ulyanov et al.
+    2016, "Instance Normalization"). No statistic mixes samples. StyleGAN's AdaIN is this
+    normalisation with a per-sample scale and shift (``nn.adaptive_instance_norm``).
+
+    PyTorch's defaults: ``affine=False`` (with True: weight (C,) = 1 and bias (C,) = 0)
+    and ``track_running_stats=False``. With True the buffers running_mean,
+    running_var (C,) and num_batches_tracked (int64, kept for PyTorch's state
+    dicts; as in PyTorch it stays 0) are registered: training mode still
+    normalises with each sample's statistics and updates the running ones as
+    ``F.instance_norm`` does; eval mode normalises with the running ones.
+    ``momentum=None`` passes momentum 0.0, as PyTorch does: the running
+    statistics then never move. Runs the fused :class:`Normalize` Function
+    (exact to every order, as the composite ``F.instance_norm``).
+
+    Raises:
+        ValueError: (constructor) a bad num_features, eps, momentum or dtype; (forward)
+            the input is not 3-D/4-D, its C differs from ``num_features`` (PyTorch only
+            warns when affine=False), or as ``F.instance_norm`` (e.g. a 1 x 1 input
+            normalised with its own statistics).
+    """
+    _ndims, _layout = (3, 4), "(N, C, H, W) or unbatched (C, H, W)"
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
+                 device=None, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+
+    def forward(self, input):
+        x = input
+        if not isinstance(x, Tensor) or x.ndim not in self._ndims or x.shape[-3] != self.num_features:
+            raise ValueError(f"input: expected {self._layout} with C = {self.num_features}, got shape "
+                             f"{getattr(x, 'shape', type(x).__name__)}")
+        unbatched = x.ndim == 3
+        if unbatched:
+            x = x.reshape((1,) + x.shape)
+        y = F._instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                             self.training or not self.track_running_stats,
+                             0.0 if self.momentum is None else self.momentum, self.eps, _fused_normalize)
+        return y.reshape(y.shape[1:]) if unbatched else y

@@ -174,6 +174,46 @@ def gradient_penalty(D, real, fake):
     return ((critic_grad_norms(D, real, fake, create_graph=True) - 1) ** 2).mean()
 
 
+def r1_penalty(D, real):
+    """R1: E[‖∇_x D(x)‖₂²] over real samples x, without the weight γ/2 (Mescheder et al. 2018, eq. 9).
+
+    Mescheder, Geiger & Nowozin 2018, "Which Training Methods for GANs do
+    actually Converge?", section 4.1, eq. 9: R1(ψ) = (γ/2) E_{p_D}[‖∇D_ψ(x)‖²],
+    the penalty StyleGAN's discriminator is trained with (Karras et al. 2019,
+    appendix C: γ = 10). This returns the expectation only, the batch mean of
+    the squared norms, so the caller writes ``loss_D + (gamma / 2) * r1_penalty(D, real)``
+    (as WGAN-GP's λ is left to the caller of :func:`gradient_penalty`).
+    Unlike WGAN-GP it is taken at the real samples, not at interpolates, and
+    pushes the gradient to 0, not to norm 1; no square root, so no epsilon.
+
+    The gradient is recorded with ``create_graph=True``, so ``backward()`` of
+    a loss that contains the penalty reaches D's parameters through the
+    gradient itself (double backprop).
+
+    Args:
+        D: the discriminator, any callable (N, ...) -> scores (N, 1) or (N,)
+            (logits); a conditional one is passed as ``lambda x: D(x, y)``.
+        real: Tensor (N, ...), the real batch (a constant: it is detached).
+
+    Returns:
+        scalar Tensor.
+
+    Raises:
+        ValueError: real is not a Tensor with a batch dim, or D does not return
+            one score per sample.
+    """
+    if not hasattr(real, "shape") or len(real.shape) < 1:
+        raise ValueError(f"real: expected a tensor (N, ...), got {getattr(real, 'shape', type(real).__name__)}")
+    n = real.shape[0]
+    x = real.detach().requires_grad_()
+    scores = D(x)
+    if scores.shape not in ((n,), (n, 1)):
+        raise ValueError(f"D: expected one score per sample, shape ({n},) or ({n}, 1), got shape {scores.shape}")
+    ones = creation.ones(*scores.shape, dtype=scores.dtype, device=real.device)
+    grad_x, = grad(scores, x, grad_outputs=ones, create_graph=True)
+    return (grad_x.reshape(n, -1) ** 2).sum(dim=1).mean()
+
+
 # ---------------------------------------------------------------- sampling
 def generate(G, inputs, batch_size=500):
     """``G(*inputs)`` in eval mode, in batches, without a graph, as a NumPy array.
