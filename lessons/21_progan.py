@@ -36,7 +36,7 @@ from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scor
 from tinygen.utils.progan import FidCurve, FullSize, add_progan_flags, check_batch_size, plot_fid_curves, read_curve
 from tinygen.utils.run import RunDir, lesson_parser, nonnegative_float, parse_args, positive_float, positive_int
 
-parser = lesson_parser("ProGAN (Karras et al. 2018)", steps=3500, batch_size=32, out=os.path.join("runs", "21_progan"))
+parser = lesson_parser("ProGAN (Karras et al. 2018)", steps=None, batch_size=32, out=os.path.join("runs", "21_progan"))
 add_gan_flags(parser, sample_every=100, checkpoint_every=250, z_dim=128)
 parser.add_argument("--phase-steps", type=positive_int, default=500, help="steps of each fade-in and stable phase")
 parser.add_argument("--width", type=positive_int, default=32, help="channels at the coarsest stage, halved per stage")
@@ -64,6 +64,7 @@ sizes = [H]
 while sizes[0] % 2 == 0 and sizes[0] > 4:
     sizes.insert(0, sizes[0] // 2)
 last = len(sizes) - 1
+args.steps = args.steps or (2 * last + 3) * args.phase_steps   # default: the last stage gets 4 phases (3,500 steps)
 widths = [max(8, args.width >> i) for i in range(len(sizes))]
 batches = Batches(images, batch_size=args.batch_size, seed=args.seed)
 print(f"data: {args.dataset}, {N} images of {C}x{H}x{W}; stages {sizes}, channels {widths}")
@@ -324,6 +325,17 @@ metrics = {"steps": args.steps, "seed": args.seed, "label": label, "train_second
 # (FID 20-22) is better at this budget. FID over time: 50 while the
 # networks are at 7x7 (coarse images, upsampled, are far from real ones),
 # 36-40 at 14x14, and it keeps falling through the last stage.
+#
+# **Which part matters** (seed 0, the same 3,500 steps; README table):
+# without the minibatch std FID 33.4 and pullovers fall to 0.4 % of the
+# samples; without pixelwise normalisation 32.2; without the EMA 27.9
+# (the average lags a generator that is still improving fast). Without the
+# equalised learning rate, FID **12.4**, IS 5.44: far better. Section 4.1's
+# argument, turned round: with ŵ of scale 1, Adam's lr 1e-3 changes each
+# weight by about 0.1 % per step; a He-initialised 3x3 conv over 16
+# channels has weights of scale 0.12, and the same lr changes them by 1 %
+# per step, ten times faster. The paper trains on millions of images; this
+# run sees 112,000. LR1E2_LESSON
 # RESULTS_COMPARISON
 
 # %%

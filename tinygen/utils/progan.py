@@ -195,8 +195,7 @@ def plot_fid_curves(path, curves, title=None):
         ax.plot(np.asarray(seconds) / 60, fid, "o-", color=color, ms=3, alpha=0.8, label=label if first else None)
     ax.set_xlabel("training time (minutes)")
     ax.set_ylabel("FID (2,000 samples)")
-    ax.set_yscale("log")
-    ax.grid(alpha=0.3, which="both")
+    ax.grid(alpha=0.3)
     ax.legend()
     if title:
         ax.set_title(title)
