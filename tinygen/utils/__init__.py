@@ -11,10 +11,13 @@ not part of it; the engine (``tinygen`` minus this folder) never imports it.
 ``train.py``       ``fit`` (a lesson's own step, with progress, checkpoints, resume), ``evaluate``
 ``progress.py``    the progress line (step, losses, it/s, ETA)
 ``latent.py``      ``lerp``, ``slerp``, interpolation paths, the 2-D Gaussian grid
-``gan.py``         what GAN lessons share: flags, DCGAN's init, the gradient penalty, the fixed-z GIF, sampling, scores
+``gan.py``         what GAN lessons share: flags, DCGAN's init, the gradient and R1 penalties, the fixed-z GIF, sampling, scores
 ``metrics.py``     the Fashion-MNIST classifier (shipped weights), IS, FID, class histogram, mode coverage
 ``probe.py``       the linear probe: a linear softmax head on frozen features (lessons 02, 12b)
 ``dcgan_extras.py`` lessons 12/12b: the DCGAN rule checker, their figures, lesson 12's trained pair
 ``toy.py``         the 2-D Gaussian mixtures (ring, grid) of the toy GAN
+``ema.py``         ``EMA``: a moving average of a model's weights, with a warm-up (ProGAN's G smoothing)
+``lapgan.py``      lesson 20: its flags, the pyramid and chain figures
+``progan.py``      lesson 21: its flags, ``FullSize``, the FID-over-time callback and figure
 ``benchmark.py``   the WGAN-GP step benchmark, ``python3 -m tinygen.utils.benchmark``
 """
