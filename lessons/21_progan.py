@@ -263,7 +263,8 @@ def step(next_batch):
         m.stage, m.alpha = stage, alpha
 
     real = real_at(next_batch(), stage, alpha)       # --- critic: WGAN-GP + drift
-    fake = G(tg.randn(real.shape[0], args.z_dim, device=args.device)).detach()   # no gradient into G here
+    with tg.no_grad():                                # no graph through G for the critic's step
+        fake = G(tg.randn(real.shape[0], args.z_dim, device=args.device))
     d_real, d_fake = D(real), D(fake)
     gp = gradient_penalty(D, real, fake)
     loss_D = d_fake.mean() - d_real.mean() + args.lambda_gp * gp + 0.001 * (d_real ** 2).mean()
@@ -355,5 +356,4 @@ if (C, H) == (1, 28):
     print("FID {fid:.2f}, IS {inception_score:.2f} ± {inception_score_std:.2f}".format(**scores))
 if args.export_samples:
     export_samples(run, generate(sampler, tg.randn(args.export_samples, args.z_dim, device=args.device)))
-run.save_metrics(metrics)
-print(f"done: {args.steps} steps in {history.seconds:.0f} s, {run.path}")
+print(f"done: {args.steps} steps in {history.seconds:.0f} s; metrics in {run.save_metrics(metrics)}")
