@@ -33,7 +33,8 @@ from tinygen.utils.ema import EMA
 from tinygen.utils.metrics import frechet_distance
 from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores, export_samples, fit_gan,
                                generate, gradient_penalty)
-from tinygen.utils.progan import FidCurve, FullSize, add_progan_flags, check_batch_size, plot_fid_curves, read_curve
+from tinygen.utils.progan import (FidCurve, FullSize, add_progan_flags, check_batch_size, plot_fid_curves, read_curve,
+                                  resolutions)
 from tinygen.utils.run import RunDir, lesson_parser, nonnegative_float, parse_args, positive_float, positive_int
 
 parser = lesson_parser("ProGAN (Karras et al. 2018)", steps=None, batch_size=32, out=os.path.join("runs", "21_progan"))
@@ -60,9 +61,7 @@ tg.manual_seed(args.seed)
 # %%
 images, _ = load_images(args.dataset, args.data_dir, args.image_size, limit=256 if args.quick else None)
 N, C, H, W = images.shape
-sizes = [H]
-while sizes[0] % 2 == 0 and sizes[0] > 4:
-    sizes.insert(0, sizes[0] // 2)
+sizes = resolutions(H)                               # [7, 14, 28]: halved while even and above 4
 last = len(sizes) - 1
 args.steps = args.steps or (2 * last + 3) * args.phase_steps   # default: the last stage gets 4 phases (3,500 steps)
 widths = [max(8, args.width >> i) for i in range(len(sizes))]

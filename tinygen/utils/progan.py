@@ -20,6 +20,21 @@ from .gan import generate
 from .run import flag_error, positive_int
 
 
+def resolutions(size):
+    """The resolutions a growing (ProGAN) or style-based (StyleGAN) network passes through, coarsest first:
+    ``size`` halved while it is even and above 4, e.g. 28 -> [7, 14, 28], 64 -> [4, 8, 16, 32, 64].
+
+    Raises:
+        ValueError: size not an int >= 1.
+    """
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"size: expected an int >= 1, got {size!r}")
+    sizes = [int(size)]
+    while sizes[0] % 2 == 0 and sizes[0] > 4:
+        sizes.insert(0, sizes[0] // 2)
+    return sizes
+
+
 class FullSize(Module):
     """A growing generator's images at the final size: clipped to [-1, 1], then upsampled (nearest).
 
