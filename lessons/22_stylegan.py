@@ -11,7 +11,7 @@
 # for the fine ones (style mixing).
 #
 #     .venv/bin/python lessons/22_stylegan.py                  # about 15 min on a 2-core CPU (README)
-#     .venv/bin/python lessons/22_stylegan.py --no-mapping     # ablations: also --no-noise, --mixing-prob 0, --r1-gamma 0
+#     .venv/bin/python lessons/22_stylegan.py --no-mapping     # also --no-noise, --mixing-prob 0, --r1-gamma 0
 #     .venv/bin/python lessons/22_stylegan.py --quick          # a few steps, for the tests
 #     .venv/bin/python lessons/22_stylegan.py --compare runs/12_dcgan   # samples and FID beside another run's
 #
@@ -36,15 +36,16 @@ from tinygen.utils.ema import EMA
 from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores, export_samples, fit_gan,
                                generate, r1_penalty)
 from tinygen.utils.progan import FullSize, resolutions
-from tinygen.utils.stylegan import (add_stylegan_flags, layer_groups, noise_statistics, path_length,
-                                    save_comparison, save_mixing_grid, save_noise_figure, slerp_rows)
+from tinygen.utils.stylegan import (add_stylegan_flags, check_stylegan_args, layer_groups, noise_statistics,
+                                    path_length, save_comparison, save_mixing_grid, save_noise_figure, slerp_rows)
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
 
 parser = lesson_parser("StyleGAN (Karras et al. 2019)", steps=3000, batch_size=32,
                        out=os.path.join("runs", "22_stylegan"))
 add_gan_flags(parser, sample_every=100, checkpoint_every=250, z_dim=128)
 add_stylegan_flags(parser)   # --w-dim, --width, --mapping-layers, --lr, --r1-gamma, --r1-every, --mixing-prob, ...
-args = parse_args(parser, quick={**GAN_QUICK, "steps": 4, "batch_size": 8, "r1_every": 2, "ppl_samples": 16})
+args = check_stylegan_args(parser, parse_args(parser, quick={**GAN_QUICK, "steps": 4, "batch_size": 8, "r1_every": 2,
+                                                                  "ppl_samples": 16}))
 tg.manual_seed(args.seed)
 
 # %% [markdown]
@@ -355,6 +356,7 @@ print(f"perceptual path length: Z {metrics['ppl']['z']:.1f}, W {metrics['ppl']['
 # %%
 if args.export_samples:
     export_samples(run, generate(sampler, tg.randn(args.export_samples, args.z_dim, device=args.device)))
-if args.compare and "fid" in metrics:
-    save_comparison(run.file("comparison.png"), [("this run", generate(sampler, z_eval[:10]), metrics["fid"])] + args.compare)
+if args.compare:
+    save_comparison(run.file("comparison.png"), [("this run", generate(sampler, z_eval[:10]), metrics["fid"])]
+                    + args.compare)
 print(f"done: {args.steps} steps in {history.seconds:.0f} s; metrics in {run.save_metrics(metrics)}")

@@ -18,6 +18,7 @@ not part of it; the engine (``tinygen`` minus this folder) never imports it.
 ``toy.py``         the 2-D Gaussian mixtures (ring, grid) of the toy GAN
 ``ema.py``         ``EMA``: a moving average of a model's weights, with a warm-up (ProGAN's G smoothing)
 ``lapgan.py``      lesson 20: its flags, the pyramid and chain figures
-``progan.py``      lesson 21: its flags, ``FullSize``, the FID-over-time callback and figure
+``progan.py``      lesson 21: its flags, ``resolutions``, ``FullSize``, the FID-over-time callback and figure
+``stylegan.py``    lesson 22: its flags, the perceptual path length, the noise statistics, the mixing/noise/comparison figures
 ``benchmark.py``   the WGAN-GP step benchmark, ``python3 -m tinygen.utils.benchmark``
 """

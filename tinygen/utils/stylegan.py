@@ -18,7 +18,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..creation import rand, randn, tensor
 from . import viz
-from .run import nonnegative_float, positive_float, positive_int, probability
+from .run import flag_error, nonnegative_float, positive_float, positive_int, probability
 
 
 # ---------------------------------------------------------------- flags
@@ -33,7 +33,20 @@ def finished_samples_run(path):
     with open(os.path.join(path, "metrics.json")) as f:
         if "fid" not in json.load(f):
             raise argparse.ArgumentTypeError(f"expected a run folder whose metrics.json has a fid, got {path!r}")
+    shape = np.load(os.path.join(path, "samples.npy"), mmap_mode="r").shape
+    if len(shape) != 4 or shape[0] < 1:
+        raise argparse.ArgumentTypeError(f"expected samples.npy of shape (N, C, H, W) with N >= 1 in {path!r}, "
+                                         f"got shape {shape}")
     return path
+
+
+def check_stylegan_args(parser, args):
+    """Returns args; ``--compare`` needs ψ = 1 among ``--psi`` (the comparison shows the model's own
+    samples and FID), else :func:`tinygen.utils.run.flag_error` (exit status 2, one line)."""
+    if args.compare and 1.0 not in args.psi:
+        flag_error(parser, "--psi", f"--compare shows the samples at ψ = 1: expected 1 among the values, "
+                                    f"got {' '.join(f'{p:g}' for p in args.psi)}")
+    return args
 
 
 def add_stylegan_flags(parser):
@@ -49,7 +62,8 @@ def add_stylegan_flags(parser):
     (see :func:`finished_samples_run`).
     """
     parser.add_argument("--w-dim", type=positive_int, default=128, help="dimension of W")
-    parser.add_argument("--width", type=positive_int, default=64, help="channels at the coarsest resolution, halved per resolution")
+    parser.add_argument("--width", type=positive_int, default=64,
+                        help="channels at the coarsest resolution, halved per resolution")
     parser.add_argument("--mapping-layers", type=positive_int, default=8, help="layers of the mapping network")
     parser.add_argument("--lr", type=positive_float, default=2e-3, help="Adam's learning rate, G and D")
     parser.add_argument("--r1-gamma", type=nonnegative_float, default=10.0, help="R1 weight γ (0: no R1)")
@@ -183,7 +197,8 @@ def noise_statistics(draws, across_w):
         over pixels and the K w's; ``style_std``, the per-pixel std over w,
         averaged over pixels; ``noise_edge_corr``, the Pearson correlation of the
         noise's std map with the gradient magnitude of the mean image (its edges),
-        averaged over the K w's (0 when either map is constant).
+        averaged over the K w's (0 when either map is constant, up to float32
+        round-off: a std of at most 1e-6 times the largest |pixel|).
 
     Raises:
         ValueError: draws not 5-D or across_w not 4-D with draws' image shape.
@@ -196,9 +211,9 @@ def noise_statistics(draws, across_w):
     mean = draws.mean(axis=1)
     gy, gx = np.gradient(mean, axis=(2, 3))
     edges = np.sqrt(gx ** 2 + gy ** 2)
-    corrs = []
+    corrs, tol = [], 1e-6 * max(1.0, float(np.abs(draws).max()))   # float32 round-off is not a map
     for s, e in zip(std.reshape(len(std), -1), edges.reshape(len(edges), -1)):
-        corrs.append(0.0 if s.std() == 0 or e.std() == 0 else float(np.corrcoef(s, e)[0, 1]))
+        corrs.append(0.0 if s.std() <= tol or e.std() <= tol else float(np.corrcoef(s, e)[0, 1]))
     return {"noise_std": float(std.mean()), "style_std": float(across_w.std(axis=0).mean()),
             "noise_edge_corr": float(np.mean(corrs))}
 
@@ -259,7 +274,7 @@ def save_comparison(path, runs, shown=10):
         path: output ``.png``.
         runs: list of (label, images (N, C, H, W) in [-1, 1], fid) or of run folders
             (see :func:`finished_samples_run`; the label is the folder's name).
-        shown: samples per row.
+        shown: samples per row (fewer when a run has fewer).
 
     Returns:
         the written path.
@@ -271,6 +286,7 @@ def save_comparison(path, runs, shown=10):
                 fid = json.load(f)["fid"]
             r = (os.path.basename(os.path.normpath(r)), np.load(os.path.join(r, "samples.npy")), fid)
         label, images, fid = r
-        rows.append(np.asarray(images)[:shown])
+        rows.append(np.asarray(images))
         labels.append(f"{label}: FID {fid:.1f}")
-    return viz.save_image_rows(rows, path, labels=labels, value_range=(-1, 1))
+    shown = min([shown] + [len(r) for r in rows])          # rows of one length, as save_image_rows needs
+    return viz.save_image_rows([r[:shown] for r in rows], path, labels=labels, value_range=(-1, 1))
