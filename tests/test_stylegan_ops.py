@@ -9,7 +9,7 @@ normalisation (F.instance_norm, nn.InstanceNorm2d) and the R1 penalty
   eval mode, unbatched input, the fused module equal to the composite function.
 - adaptive_instance_norm (eq. 1): each output channel has mean y_b and std
   |y_s|; AdaIN's affine starts at y_s = 1, y_b = 0.
-- NoiseInjection (section 2.1): identity at init; the drawn noise is one
+- NoiseInjection (section 3.2): identity at init; the drawn noise is one
   image per sample, shared by the channels, different per sample and pixel.
 - MappingNetwork (appendix C): a NumPy reference, invariance to the scale of
   z (pixel norm), lr multiplier 0.01 in every layer.

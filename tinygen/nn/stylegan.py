@@ -3,7 +3,7 @@ affine that turns w into styles, per-pixel noise and the mapping network.
 
 Karras, Laine & Aila 2019, "A Style-Based Generator Architecture for
 Generative Adversarial Networks" (CVPR), section 2 (eq. 1, figure 1),
-section 2.1 (noise) and appendix C (the mapping network's 8 layers and its
+section 3.2 (noise) and appendix C (the mapping network's 8 layers and its
 learning-rate multiplier 0.01); the details (epsilons, initialisation, the
 gains) follow the authors' code (``training/networks_stylegan.py`` of
 NVlabs/stylegan).
@@ -135,7 +135,7 @@ class AdaIN(Module):
 
 # ---------------------------------------------------------------- noise
 class NoiseInjection(Module):
-    """StyleGAN's per-pixel noise input (section 2.1, figure 1b "B"):
+    """StyleGAN's per-pixel noise input (sections 2 and 3.2, figure 1b "B"):
     forward(x, noise=None) = x + weight[c] noise, x (N, C, H, W).
 
     The noise is one N(0, 1) image per sample, (N, 1, H, W), the same for every
@@ -157,7 +157,7 @@ class NoiseInjection(Module):
             (forward) x not a 4-D Tensor with C = num_channels, or noise not of
             shape (N, 1, H, W) / (1, 1, H, W) or not of x's dtype.
 
-    Source: Karras et al. 2019, section 2.1 and figure 1b; ``apply_noise`` of
+    Source: Karras et al. 2019, sections 2 and 3.2 and figure 1b; ``apply_noise`` of
     the authors' ``networks_stylegan.py``.
     """
 
