@@ -371,6 +371,16 @@ print(f"perceptual path length: Z {metrics['ppl']['z']:.1f}, W {metrics['ppl']['
 # texture, not the garment. The style-mixing figure shows the division of
 # labour: B's coarse styles bring B's kind of garment, the middle ones
 # its cut, the fine ones only its brightness.
+#
+# **At the same wall-clock time** lesson 12's DCGAN is far ahead: FID
+# 12.4 against 21-24. It sees 3.4 times the images in those minutes, its z
+# sets the layout directly, and this run's mapping network hardly moves
+# (0.2-0.4 % of its weights, against 16-32 % for the synthesis layers: the
+# 0.01 multiplier is meant for 25 million images). **Each part switched
+# off** (seed 0, README table): without the mapping network FID 24.5,
+# without noise 24.2, both within the seeds' spread. Without style mixing
+# FID is **16.7**: at this budget the regulariser costs 7 points, where the
+# paper (its Table 2) found it neutral after full training.
 
 # %%
 if args.export_samples:
