@@ -120,7 +120,7 @@ class Generator(nn.Module):
         super().__init__()
         self.mapping = mapping
         self.const = nn.Parameter(tg.ones(1, widths[0], sizes[0], sizes[0]))
-        ins = [widths[0]] + [widths[i // 2 - (i % 2 == 0)] for i in range(1, L)]   # channels into layer i
+        ins = [widths[max(i - 1, 0) // 2] for i in range(L)]   # channels into layer i: the previous layer's
         self.convs = nn.ModuleList([nn.Identity()] + [                             # layer 0 is the constant
             nn.Sequential(*([nn.Upsample(scale_factor=2)] if i % 2 == 0 else []), conv(ins[i], widths[i // 2]))
             for i in range(1, L)])
