@@ -706,3 +706,45 @@ def test_pytorch_argument_names():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert F.softmax(rand64(2, 3), dim=-1).shape == (2, 3)
+
+
+# ------------------------------------------------------------------ pixel shuffle (Shi et al. 2016)
+def np_pixel_shuffle(x, r):
+    """Loop by loop after PyTorch's documented rule: out[..., c, h r + i, w r + j] = x[..., c r² + i r + j, h, w]."""
+    *lead, c, h, w = x.shape
+    out = np.zeros((*lead, c // (r * r), h * r, w * r), x.dtype)
+    for ch in range(c // (r * r)):
+        for i in range(r):
+            for j in range(r):
+                out[..., ch, i::r, j::r] = x[..., ch * r * r + i * r + j, :, :]
+    return out
+
+
+@pytest.mark.parametrize("shape,r", [((2, 8, 3, 2), 2), ((1, 9, 2, 2), 3), ((4, 3, 3), 1), ((2, 1, 4, 2, 3), 2)])
+def test_pixel_shuffle_and_unshuffle(device, shape, r):
+    x = rand64(*shape, device=device)
+    check(lambda t: F.pixel_shuffle(t, r), lambda a: np_pixel_shuffle(a, r), [x])
+    y = rand64(*np_pixel_shuffle(x.numpy(), r).shape, device=device)
+    inverse = lambda a: np_pixel_shuffle(a, r)                          # unshuffle is shuffle's inverse
+    np.testing.assert_array_equal(inverse(F.pixel_unshuffle(y, r).numpy()), y.numpy())
+    assert tg.gradcheck(lambda t: F.pixel_unshuffle(t, r), [y])
+    assert tg.gradgradcheck(lambda t: F.pixel_unshuffle(t, r), [y])
+    np.testing.assert_array_equal(tg.nn.PixelShuffle(r)(x).numpy(), np_pixel_shuffle(x.numpy(), r))
+    np.testing.assert_array_equal(tg.nn.PixelUnshuffle(r)(y).numpy(), F.pixel_unshuffle(y, r).numpy())
+
+
+def test_pixel_shuffle_hand_case():
+    x = tg.tensor(np.arange(8.0).reshape(1, 4, 1, 2))                    # 4 channels -> one 2x4 image
+    assert F.pixel_shuffle(x, 2).numpy()[0, 0].tolist() == [[0, 2, 1, 3], [4, 6, 5, 7]]
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: F.pixel_shuffle(tg.zeros(1, 6, 2, 2), 2), "divisible by upscale_factor² = 4"),
+    (lambda: F.pixel_shuffle(tg.zeros(4, 2, 2), 0), "upscale_factor: expected an int >= 1"),
+    (lambda: F.pixel_shuffle(tg.zeros(4, 2), 2), "at least 3 dims"),
+    (lambda: F.pixel_unshuffle(tg.zeros(1, 1, 3, 4), 2), "H and W divisible by downscale_factor = 2"),
+    (lambda: tg.nn.PixelShuffle(2.0), "upscale_factor: expected an int >= 1, got 2.0"),
+    (lambda: tg.nn.PixelUnshuffle(True), "downscale_factor: expected an int >= 1, got True")])
+def test_pixel_shuffle_errors(call, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        call()

@@ -37,7 +37,8 @@ __all__ = [
     "softmax", "log_softmax", "dropout",
     # layers
     "linear", "conv2d", "conv_transpose2d", "avg_pool2d", "max_pool2d", "adaptive_avg_pool2d",
-    "adaptive_max_pool2d", "interpolate", "pad", "normalize", "one_hot", "instance_norm",
+    "adaptive_max_pool2d", "interpolate", "pad", "normalize", "one_hot", "instance_norm", "pixel_shuffle",
+    "pixel_unshuffle",
     # losses
     "mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
     "nll_loss",
@@ -740,6 +741,75 @@ def upsample(input, scale_factor=2, mode="nearest"):
     if mode in ("nearest", "nearest-exact"):
         _pair(scale_factor, "scale_factor", 1)
     return interpolate(input, scale_factor=scale_factor, mode=mode)
+
+
+def _shuffle_args(input, factor, name):
+    if not isinstance(factor, (int, np.integer)) or isinstance(factor, bool) or factor < 1:
+        raise ValueError(f"{name}: expected an int >= 1, got {factor!r}")
+    if not isinstance(input, Tensor) or input.ndim < 3:
+        raise ValueError(f"input: expected a tensor (*, C, H, W) with at least 3 dims, "
+                         f"got shape {getattr(input, 'shape', type(input).__name__)}")
+    return int(factor)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """Rearrange channels into space, as ``torch.nn.functional.pixel_shuffle``:
+    (*, C r², H, W) -> (*, C, H r, W r), with r = ``upscale_factor``.
+
+    Output pixel (c, h r + i, w r + j) is input channel c r² + i r + j at (h, w):
+    each group of r² channels becomes an r x r block. A conv with C r²
+    output channels followed by this is the *sub-pixel convolution* of Shi
+    et al. 2016 ("Real-Time Single Image and Video Super-Resolution Using an
+    Efficient Sub-Pixel Convolutional Neural Network", section 2.2): a learned
+    upsampling that, unlike a stride-2 transposed conv, gives every output
+    phase its own r² of the conv's filters, computed at the low resolution.
+
+    It only moves values (a reshape, a permute and a reshape), so its
+    derivative is the inverse move, :func:`pixel_unshuffle`, at every order.
+
+    Args:
+        input: (*, C r², H, W), any dtype. upscale_factor: r, an int >= 1.
+
+    Returns:
+        (*, C, H r, W r), input's dtype.
+
+    Raises:
+        ValueError: input with fewer than 3 dims, channels not a multiple of
+            r², or r not an int >= 1.
+    """
+    r = _shuffle_args(input, upscale_factor, "upscale_factor")
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise ValueError(f"input: expected channels divisible by upscale_factor² = {r * r}, got shape {input.shape}")
+    k = len(lead)
+    x = _reshape(input, (*lead, c // (r * r), r, r, h, w))               # (*, C, i, j, H, W)
+    x = _permute(x, (*range(k), k, k + 3, k + 1, k + 4, k + 2))           # (*, C, H, i, W, j)
+    return _reshape(x, (*lead, c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """The inverse of :func:`pixel_shuffle`, as ``torch.nn.functional.pixel_unshuffle``:
+    (*, C, H r, W r) -> (*, C r², H, W), each r x r block into r² channels
+    (a space-to-depth view; Shi et al. 2016, section 2.2, read backwards).
+
+    Args:
+        input: (*, C, H r, W r), any dtype. downscale_factor: r, an int >= 1.
+
+    Returns:
+        (*, C r², H, W), input's dtype.
+
+    Raises:
+        ValueError: input with fewer than 3 dims, H or W not a multiple of r,
+            or r not an int >= 1.
+    """
+    r = _shuffle_args(input, downscale_factor, "downscale_factor")
+    *lead, c, h, w = input.shape
+    if h % r or w % r:
+        raise ValueError(f"input: expected H and W divisible by downscale_factor = {r}, got shape {input.shape}")
+    k = len(lead)
+    x = _reshape(input, (*lead, c, h // r, r, w // r, r))                # (*, C, H, i, W, j)
+    x = _permute(x, (*range(k), k, k + 2, k + 4, k + 1, k + 3))           # (*, C, i, j, H, W)
+    return _reshape(x, (*lead, c * r * r, h // r, w // r))
 
 
 def pad(input, pad, mode="constant", value=None):

@@ -13,7 +13,8 @@ from .. import functional  # noqa: F401  (tinygen.nn.functional, as torch.nn.fun
 from . import init  # noqa: F401
 from .layers import (ELU, AvgPool2d, BCELoss, BCEWithLogitsLoss, Conv2d, ConvTranspose2d,  # noqa: F401
                      CrossEntropyLoss, Dropout, Embedding, Flatten, Identity, L1Loss, LeakyReLU, Linear,
-                     LogSoftmax, MaxPool2d, ModuleDict, ModuleList, MSELoss, NLLLoss, ReLU, Sequential,
+                     LogSoftmax, MaxPool2d, ModuleDict, ModuleList, MSELoss, NLLLoss, PixelShuffle, PixelUnshuffle,
+                     ReLU, Sequential,
                      Sigmoid, Softmax, Softplus, Tanh, Unflatten, Upsample, UpsampleConv2d)
 from .module import Module, Parameter  # noqa: F401
 from .norm import BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm  # noqa: F401

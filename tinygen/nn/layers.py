@@ -497,6 +497,52 @@ class Unflatten(Module):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
+class PixelShuffle(Module):
+    """(*, C r², H, W) -> (*, C, H r, W r), as ``torch.nn.PixelShuffle``; see
+    ``functional.pixel_shuffle`` (Shi et al. 2016, the sub-pixel convolution).
+
+    Raises:
+        ValueError: ``upscale_factor`` not an int >= 1; (forward) what
+            ``functional.pixel_shuffle`` refuses.
+    """
+
+    def __init__(self, upscale_factor):
+        super().__init__()
+        if not isinstance(upscale_factor, (int, np.integer)) or isinstance(upscale_factor, bool) \
+                or upscale_factor < 1:
+            raise ValueError(f"upscale_factor: expected an int >= 1, got {upscale_factor!r}")
+        self.upscale_factor = int(upscale_factor)
+
+    def forward(self, input):
+        return F.pixel_shuffle(input, self.upscale_factor)
+
+    def extra_repr(self):
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """(*, C, H r, W r) -> (*, C r², H, W), as ``torch.nn.PixelUnshuffle``; see
+    ``functional.pixel_unshuffle``.
+
+    Raises:
+        ValueError: ``downscale_factor`` not an int >= 1; (forward) what
+            ``functional.pixel_unshuffle`` refuses.
+    """
+
+    def __init__(self, downscale_factor):
+        super().__init__()
+        if not isinstance(downscale_factor, (int, np.integer)) or isinstance(downscale_factor, bool) \
+                or downscale_factor < 1:
+            raise ValueError(f"downscale_factor: expected an int >= 1, got {downscale_factor!r}")
+        self.downscale_factor = int(downscale_factor)
+
+    def forward(self, input):
+        return F.pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self):
+        return f"downscale_factor={self.downscale_factor}"
+
+
 _UPSAMPLE_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
 
 
