@@ -259,3 +259,183 @@ def test_hack_effects_by_hand():
     assert one[1]["verdict"] == "one seed: helps"
     with pytest.raises(ValueError, match="no 'baseline' run"):
         hack_effects(runs[2:], hacks)
+
+
+# ---------------------------------------------------------------- proposed by bug planting (survivors)
+MODELS_DETAIL = r"""
+import numpy as np
+from tinygen import nn
+for name in ("baseline", "relu_d", "maxpool", "avgpool", "pixelshuffle", "nearest_conv"):
+    h = {**BASE, **HACKS[name][2]}
+    G, D = make_models(h, 0)
+    # LeakyReLU(0.2) as DCGAN (Radford et al. 2015, section 3)
+    assert [m.negative_slope for m in D.modules() if type(m).__name__ == "LeakyReLU"] == \
+        ([] if name == "relu_d" else [0.2, 0.2]), name
+    # nearest upsampling (Odena et al. 2016's resize-conv), not bilinear
+    assert [m.mode for m in G.modules() if type(m).__name__ == "Upsample"] == \
+        (["nearest", "nearest"] if name == "nearest_conv" else []), name
+    # the pooling and the upsampling runs use 3x3 convs, padding 1 (PixelShuffle's conv has 4 C_out channels)
+    w = args.g_width
+    convs = [tuple(m.weight.shape) for m in G.modules() if type(m).__name__ == "Conv2d"]
+    want = {"pixelshuffle": [(4 * w, 2 * w, 3, 3), (4, w, 3, 3)], "nearest_conv": [(w, 2 * w, 3, 3), (1, w, 3, 3)]}
+    assert convs == want.get(name, []), (name, convs)
+    d_convs = [tuple(m.weight.shape[-2:]) for m in D.modules() if type(m).__name__ == "Conv2d"]
+    assert d_convs == ([(3, 3), (3, 3), (7, 7)] if name in ("maxpool", "avgpool") else [(4, 4), (4, 4), (7, 7)]), name
+print("DETAIL OK")
+"""
+
+
+def test_network_details(data_env, tmp_path):
+    out, _ = in_lesson(MODELS_DETAIL, data_env, tmp_path, flags=("--hacks", "baseline"))
+    assert "DETAIL OK" in out
+
+
+SCHEDULE_AND_EMA = r"""
+import copy
+import numpy as np
+import tinygen as tg
+from tinygen import nn, optim
+from tinygen.utils.ema import EMA
+from conftest import RecordingOptimizer
+
+n = args.batch_size
+
+class Scripted(nn.Module):
+    # D whose k-th step has loss losses[k]: logit +c_k on the real batches (ones), -c_k on fakes,
+    # so L_D = 2 softplus(-c_k), c_k = -log(expm1(losses[k] / 2)); its weight never moves (RecordingOptimizer)
+    def __init__(self, losses):
+        super().__init__()
+        self.a = nn.Parameter(tg.tensor([1.0]))
+        self.c, self.k = [float(-np.log(np.expm1(l / 2))) for l in losses], -1
+    def forward(self, x):
+        real = x.numpy().reshape(len(x), -1).min(1) > 0.999
+        self.k += bool(real.all())
+        s = np.where(real, 1.0, -1.0).astype(np.float32)[:, None] * self.c[min(self.k, len(self.c) - 1)]
+        return tg.tensor(s) * self.a + 0 * x.mean(dim=(1, 2, 3)).view(-1, 1)   # a graph to G
+
+def d_steps(losses):
+    G, _ = make_models({**BASE, "schedule": "adaptive"}, 1)
+    D = Scripted(losses)
+    it = iter([tg.ones(n, 1, 28, 28)] * 8)
+    logs = make_step({**BASE, "schedule": "adaptive"}, G, D, RecordingOptimizer(G.parameters()),
+                     RecordingOptimizer(D.parameters()), EMA(G), None)(lambda: next(it))
+    assert abs(logs["loss_D"] - losses[min(logs["d_steps"], len(losses)) - 1]) < 1e-4, (losses, logs)
+    return logs["d_steps"]
+
+# repeat while the latest loss_D > 1.2, at most 5 D steps
+assert d_steps([1.15]) == 1 and d_steps([1.25, 1.19]) == 2 and d_steps([1.3, 1.25, 1.1, 1.5]) == 3
+assert d_steps([1.3, 1.1, 1.3, 1.3]) == 2 and d_steps([1.3] * 7) == 5
+
+# EMA: updated after G's optimizer step; the first update's warm-up decay is min(0.999, 1/10) = 0.1
+G, D = make_models(BASE, 1)
+G0 = copy.deepcopy(G)
+ema, it = EMA(G, beta=0.999), iter([tg.ones(n, 1, 28, 28)] * 4)
+make_step(BASE, G, D, optim.SGD(G.parameters(), lr=0.5), RecordingOptimizer(D.parameters()), ema, None)(
+    lambda: next(it))
+moved = 0
+for a, p0, p1 in zip(ema.module.parameters(), G0.parameters(), G.parameters()):
+    moved += not np.allclose(p0.numpy(), p1.numpy())
+    assert np.allclose(a.numpy(), 0.1 * p0.numpy() + 0.9 * p1.numpy(), atol=1e-6)
+assert moved > 0
+print("SCHEDULE2 OK")
+"""
+
+
+def test_adaptive_schedule_threshold_and_ema_update(data_env, tmp_path):
+    out, _ = in_lesson(SCHEDULE_AND_EMA, data_env, tmp_path, flags=("--hacks", "baseline"))
+    assert "SCHEDULE2 OK" in out
+
+
+RUN_SETUP = r"""
+import numpy as np
+import tinygen as tg
+import tinygen.optim as O
+from tinygen.utils import ema as ema_module, gan, hacks
+
+made, scored = [], []
+def spy(cls):
+    def make(params, **kw):
+        params = list(params)
+        made.append((cls.__name__, [tuple(p.shape) for p in params], kw))
+        return cls(params, **kw)
+    return make
+optim.SGD, optim.Adam = spy(O.SGD), spy(O.Adam)
+emas, pools = [], []
+def EMA(model, **kw):
+    emas.append(ema_module.EMA(model, **kw))
+    return emas[-1]
+def ImagePool(capacity, seed):
+    pools.append(hacks.ImagePool(capacity, seed))
+    return pools[-1]
+def closing_scores(G, z, to_images=None):
+    scored.append((G, z.numpy(), to_images))
+    return gan.closing_scores(G, z, to_images=to_images)
+args.resume, names = False, list(HACKS)
+shapes = lambda m: [tuple(p.shape) for p in m.parameters()]
+adam = {"lr": 2e-4, "betas": (0.5, 0.999)}
+for name in ("baseline", "sgd_d", "replay", "sigmoid", "uniform_z"):
+    made.clear(), scored.clear(), emas.clear(), pools.clear()
+    train_and_score(name, 0)
+    G, D = make_models({**BASE, **HACKS[name][2]}, 0)
+    # Adam 2e-4, beta1 0.5 for G; SGD lr 0.01 for D in sgd_d (ganhacks #9), else the same Adam
+    assert made == [("Adam", shapes(G), adam), ("SGD", shapes(D), {"lr": 0.01}) if name == "sgd_d"
+                    else ("Adam", shapes(D), adam)], (name, made)
+    assert [e.beta for e in emas] == [0.999], name
+    assert [p.capacity for p in pools] == ([640] if name == "replay" else []), name
+    assert scored[0][0] is not emas[0].module and len(scored) == (2 if name == "baseline" else 1)
+    if name == "baseline":                                   # the ema_g run: the average, same z, same range
+        assert scored[1][0] is emas[0].module and np.array_equal(scored[1][1], scored[0][1])
+    z, to_images = scored[0][1], scored[0][2]
+    assert z.shape == (args.eval_samples, args.z_dim)
+    if name == "uniform_z":                                  # scored with the z it was trained on
+        assert -1 <= z.min() and z.max() <= 1 and abs(z.var() - 1 / 3) < 0.03
+    else:
+        assert abs(z.var() - 1) < 0.06 and z.min() < -2
+    if name == "sigmoid":                                    # sigmoid's [0, 1] scored in [-1, 1]
+        assert to_images is not None and np.allclose(to_images(np.array([0.0, 0.25, 1.0])), [-1.0, -0.5, 1.0])
+    else:
+        assert to_images is None, name
+print("SETUP OK")
+"""
+
+
+def test_optimizers_ema_pool_and_scoring_of_each_run(data_env, tmp_path):
+    out, _ = in_lesson(RUN_SETUP, data_env, tmp_path, flags=("--hacks", "baseline"))
+    assert "SETUP OK" in out
+
+
+def test_image_pool_fills_over_batches_and_odd_batches():
+    pool = ImagePool(6, seed=0)
+    a = np.arange(4, dtype=np.float32).reshape(4, 1, 1, 1)
+    for k in range(2):                                           # 4 + 4 images: the first 6 kept, all returned
+        assert np.array_equal(pool.mix(tg.tensor(a + 10 * k)).numpy(), a + 10 * k)
+    assert pool.images.ravel().tolist() == [0, 1, 2, 3, 10, 11]
+    c = np.arange(20, 25, dtype=np.float32).reshape(5, 1, 1, 1)  # odd batch: 3 current (rounded up), 2 old
+    out = pool.mix(tg.tensor(c)).numpy().ravel()
+    assert out[:3].tolist() == [20, 21, 22] and set(out[3:]) <= {0, 1, 2, 3, 10, 11}
+    assert sorted(set(pool.images.ravel()) - {0, 1, 2, 3, 10, 11}) == [23, 24]
+    for seed in range(20):                                       # old images drawn without replacement
+        pool = ImagePool(4, seed=seed)
+        pool.mix(tg.tensor(a))
+        assert len(set(pool.mix(tg.tensor(a + 10)).numpy().ravel()[2:])) == 2, seed
+
+
+def test_effects_table_row_and_pairing_by_seed():
+    hist = lambda low: [low] + [(1 - low) / 9] * 9
+    runs = [{"hack": h, "seed": s, "fid": f, "inception_score": i, "class_histogram": hist(low)}
+            for h, s, f, i, low in [("baseline", 0, 40, 2.0, 0.08), ("baseline", 1, 42, 2.2, 0.08),
+                                    ("plus", 0, 35, 2.5, 0.04), ("plus", 1, 41, 2.7, 0.06),
+                                    ("zero", 0, 40, 2.0, 0.1), ("zero", 1, 39, 2.0, 0.1)]]
+    hacks = {"baseline": ("b", False), "plus": ("adds", False), "zero": ("adds", False)}
+    rows = hack_effects(runs, hacks)
+    assert "| plus | adds | 38.0 [35.0, 41.0] | +3.0 | 2.60 | 5.0 % | helps |\n" in effects_table(rows)
+    assert "| baseline | b | 41.0 [40.0, 42.0] | +0.0 | 2.10 | 8.0 % | baseline |\n" in effects_table(rows)
+    assert {r["hack"]: r["verdict"] for r in rows}["zero"] == "within the seed spread"   # effects [0, 3]
+    flip = hack_effects(runs[::-1], hacks)                                # pairing by seed, not by position
+    assert [(r["hack"], r["seeds"], r["effect"]) for r in flip] == [(r["hack"], r["seeds"], r["effect"]) for r in rows]
+
+
+def test_one_seed_tie_is_no_change():
+    tie = [{"hack": h, "seed": 0, "fid": 40.0, "inception_score": 2.0, "class_histogram": [0.1] * 10}
+           for h in ("baseline", "tie")]
+    assert hack_effects(tie, {"baseline": ("b", False), "tie": ("adds", False)})[1]["verdict"] == "one seed: no change"

@@ -91,8 +91,8 @@ def hack_effects(results, hacks, baseline="baseline"):
     effect on a seed is FID(without the hack) − FID(with it), so a positive
     effect means the hack helps. With two or more seeds the verdict is
     "helps" (every seed's effect > 0), "hurts" (every seed's < 0) or
-    "within the seed spread" (the signs disagree); with one seed it is
-    "one seed: helps" / "one seed: hurts".
+    "within the seed spread" (the signs disagree, or an effect is 0); with
+    one seed it is "one seed: helps" / "one seed: hurts" / "one seed: no change".
 
     Args:
         results: list of result dicts with ``"hack"``, ``"seed"``, ``"fid"``,
@@ -127,7 +127,7 @@ def hack_effects(results, hacks, baseline="baseline"):
         if name == baseline:
             verdict = "baseline"
         elif len(rs) == 1:
-            verdict = "one seed: " + ("helps" if effect[0] > 0 else "hurts")
+            verdict = "one seed: " + ("helps" if effect[0] > 0 else "hurts" if effect[0] < 0 else "no change")
         else:
             verdict = "helps" if min(effect) > 0 else "hurts" if max(effect) < 0 else "within the seed spread"
         rows.append({"hack": name, "description": description, "seeds": [r["seed"] for r in rs], "fid": fid,
