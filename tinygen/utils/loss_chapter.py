@@ -273,3 +273,108 @@ def save_study_figures(out, results, summary, seeds, steps):
         raise ValueError(f"training.gif: expected one number of frames in every run, got {[len(s) for s in strips]}")
     paths.append(viz.save_gif(list(np.concatenate(strips, axis=1)), run.file("training.gif"), duration=0.25))
     return paths
+
+
+# ---------------------------------------------------------------- lesson 24: the architecture x loss grid
+def summarise_grid(results, archs, losses):
+    """Per cell (architecture, loss) of lesson 24's grid, :func:`summarise`'s numbers plus the FID range.
+
+    Gulrajani et al. 2017, Figure 2 lays the runs out as rows of
+    architectures and columns of losses; each cell here is summarised over
+    its runs (seeds) as :func:`summarise` does for a loss, plus ``"fids"``
+    (the runs' FIDs, in the order of ``results``) and ``"fid_max"`` (the
+    worst; ``"fid_best"`` is the lowest).
+
+    Args:
+        results: list of the runs' result dicts, each with ``"arch"`` and the
+            keys :func:`summarise` reads (``"loss"``, ``"seed"``, ``"fid"``,
+            ``"inception_score"``, ``"class_histogram"``, ``"train_seconds"``).
+        archs, losses: the rows and columns wanted, in order.
+
+    Returns:
+        dict arch -> dict loss -> the cell's dict (floats; ``"seeds"`` and
+        ``"fids"`` lists), JSON-ready.
+
+    Raises:
+        ValueError: a cell without any run in ``results``; the message names
+            the architecture and the loss.
+    """
+    out = {}
+    for arch in archs:
+        rs = [r for r in results if r["arch"] == arch]
+        missing = [loss for loss in losses if not any(r["loss"] == loss for r in rs)]
+        if missing:
+            raise ValueError(f"results: expected at least one run of every cell, got none of "
+                             f"{', '.join(f'({arch!r}, {loss!r})' for loss in missing)}")
+        out[arch] = summarise(rs, losses)
+        for loss in losses:
+            fids = [float(r["fid"]) for r in rs if r["loss"] == loss]
+            out[arch][loss].update(fids=fids, fid_max=max(fids))
+    return out
+
+
+def grid_table(summary, archs, losses):
+    """Lesson 24's ``table.md``: FID per cell, a row per architecture and a column per loss.
+
+    A cell of one run shows its FID (2 decimals); a cell of several shows
+    the mean and the range, ``"39.50 (38.61-40.80)"``.
+
+    Args:
+        summary: :func:`summarise_grid`'s dict. archs, losses: rows and columns, in order.
+
+    Returns:
+        str, the Markdown table ending in a newline.
+
+    Raises:
+        KeyError: an architecture or loss that ``summary`` lacks.
+    """
+    rows = ["| architecture | " + " | ".join(losses) + " |", "| --- " * (len(losses) + 1) + "|"]
+    for arch in archs:
+        cells = []
+        for loss in losses:
+            s = summary[arch][loss]
+            cells.append(f"{s['fid_mean']:.2f}" if len(s["fids"]) == 1 else
+                         f"{s['fid_mean']:.2f} ({s['fid_best']:.2f}-{s['fid_max']:.2f})")
+        rows.append(f"| {arch} | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def save_sample_grid(out, summary, archs, losses, seed, path, title=None):
+    """Lesson 24's ``grid.png``, laid out as Gulrajani et al. 2017, Figure 2: a row per architecture, a column
+    per loss, each cell the 16 samples (4x4) of its run ``<out>/<arch>_<loss>_s<seed>/grid.npy`` (written by
+    :func:`save_result`) above that run's FID.
+
+    Args:
+        out: the study's folder. summary: :func:`summarise_grid`'s dict (only
+            cells of runs of ``seed`` are drawn; FID from their ``result.json``).
+        archs, losses: rows and columns, in order. seed: the seed pictured.
+        path: the ``.png`` to write. title: optional figure title.
+
+    Returns:
+        ``pathlib.Path`` of the file.
+
+    Raises:
+        FileNotFoundError: a cell's run folder lacks ``grid.npy`` or ``result.json``.
+        KeyError: an architecture or loss that ``summary`` lacks.
+    """
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(len(archs), len(losses), figsize=(1.9 * len(losses) + 0.6, 2.05 * len(archs) + 0.4),
+                             squeeze=False)
+    for i, arch in enumerate(archs):
+        for j, loss in enumerate(losses):
+            summary[arch][loss]                           # a cell the summary lacks is an error, as in grid_table
+            folder = os.path.join(out, f"{arch}_{loss}_s{seed}")
+            with open(os.path.join(folder, "result.json")) as f:
+                fid = json.load(f)["fid"]
+            ax = axes[i, j]
+            ax.imshow(viz.make_grid(np.load(os.path.join(folder, "grid.npy"))[:16], nrow=4), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_xlabel(f"FID {fid:.1f}", fontsize=9, labelpad=2)
+            if i == 0:
+                ax.set_title(loss, fontsize=11)
+            if j == 0:
+                ax.set_ylabel(arch, fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return viz.save_figure(fig, path)
