@@ -292,6 +292,8 @@ history = fit_gan(step, batches, run, {"G": G, "D": D}, {"G": optG, "D": optD}, 
                   device=args.device, print_every=1 if args.quick else 50, callback=curve,
                   extra_steps=range(0, args.steps + 1, args.fid_every),
                   state={"ema": G_ema, "curve": curve})
+# the last step's stage, also where a finished run is resumed and no step sets it
+G.stage, G.alpha = D.stage, D.alpha = G_ema.module.stage, G_ema.module.alpha = stage_at(args.steps)
 
 # %% [markdown]
 # ## 7. Results

@@ -205,6 +205,11 @@ def test_quick_run_outputs_schedule_curve_and_resume_bit_for_bit(data_env, tmp_p
     # The first run's curve, kept through the checkpoint, then continued: its last step (5) is a point too.
     assert [p[0] for p in mb["fid_curve"]] == [0, 4, 5, 8, 9]
     assert [p[2] for p in mb["fid_curve"] if p[0] != 5] == [p[2] for p in m["fid_curve"]]
+    # A finished run resumed takes no step, yet samples the same model: at the last stage, not stage 0.
+    r = run(flags + ["--steps", "9", "--out", str(b), "--resume"], data_env, tmp_path)
+    assert r.returncode == 0 and "(finished)" in r.stdout, r.stderr[-2000:]
+    assert json.load(open(b / "metrics.json"))["fid"] == m["fid"]
+    assert np.array_equal(np.load(b / "samples.npy"), samples)
 
     # --compare draws a finished run's curve beside this one's.
     c = tmp_path / "c"
