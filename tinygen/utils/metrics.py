@@ -593,6 +593,22 @@ def correlations(x, y):
     return {"pearson": float(np.corrcoef(x, y)[0, 1]), "spearman": spearman(x, y)}
 
 
+def check_points_and_centers(points, centers):
+    """``points`` (N, D) and mode ``centers`` (K, D) as float64 arrays, checked.
+
+    Raises:
+        ValueError: shapes not (N, D) and (K, D) with N, K >= 1 and one D, or a value not finite.
+    """
+    points, centers = np.asarray(points, np.float64), np.asarray(centers, np.float64)
+    if points.ndim != 2 or centers.ndim != 2 or points.shape[1] != centers.shape[1] \
+            or not len(points) or not len(centers):
+        raise ValueError(f"points, centers: expected (N, D) and (K, D) with N, K >= 1, "
+                         f"got {points.shape} and {centers.shape}")
+    if not (np.isfinite(points).all() and np.isfinite(centers).all()):
+        raise ValueError("points, centers: expected finite values")
+    return points, centers
+
+
 def mode_coverage(points, centers, std, threshold=3.0):
     """Modes covered and the fraction of high-quality samples, for a mixture of Gaussians.
 
@@ -615,13 +631,7 @@ def mode_coverage(points, centers, std, threshold=3.0):
         ValueError: shapes are not (N, D) and (K, D) with N, K >= 1, values
             are not finite, or std / threshold not > 0.
     """
-    points, centers = np.asarray(points, np.float64), np.asarray(centers, np.float64)
-    if points.ndim != 2 or centers.ndim != 2 or points.shape[1] != centers.shape[1] \
-            or not len(points) or not len(centers):
-        raise ValueError(f"points, centers: expected (N, D) and (K, D) with N, K >= 1, "
-                         f"got {points.shape} and {centers.shape}")
-    if not (np.isfinite(points).all() and np.isfinite(centers).all()):
-        raise ValueError("points, centers: expected finite values")
+    points, centers = check_points_and_centers(points, centers)
     if not std > 0 or not threshold > 0:
         raise ValueError(f"std, threshold: expected numbers > 0, got {std} and {threshold}")
     d2 = ((points[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)   # (N, K)

@@ -31,6 +31,7 @@ import numpy as np
 
 from .fileio import atomic_write_bytes
 from .gan import generate
+from .metrics import check_points_and_centers
 from .run import int_list, lesson_parser, positive_float, positive_int, probability
 from . import viz
 
@@ -301,13 +302,7 @@ def coverage(points, centers, std, min_share=0.1, quantile=PACGAN_QUANTILE, chun
         ValueError: shapes not (N, D) and (K, D) with N, K >= 1, a value not
             finite, std not > 0, min_share not in [0, 1].
     """
-    points, centers = np.asarray(points, np.float64), np.asarray(centers, np.float64)
-    if points.ndim != 2 or centers.ndim != 2 or points.shape[1] != centers.shape[1] \
-            or not len(points) or not len(centers):
-        raise ValueError(f"points, centers: expected (N, D) and (K, D) with N, K >= 1, "
-                         f"got {points.shape} and {centers.shape}")
-    if not (np.isfinite(points).all() and np.isfinite(centers).all()):
-        raise ValueError("points, centers: expected finite values")
+    points, centers = check_points_and_centers(points, centers)
     if not 0 <= min_share <= 1:
         raise ValueError(f"min_share: expected a number in [0, 1], got {min_share}")
     radius = hq_radius(std, points.shape[1], quantile)
