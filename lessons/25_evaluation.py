@@ -291,9 +291,9 @@ print({k: r["classes"] for k, r in rows.items()})
 # 14, 15, 17, 18 and 20-22):
 # - one image per class scores IS **9.96**, above the real data's 8.37,
 #   while its FID is 63.2, its recall 0.001 and its coverage 0.002;
-# - FID∞ of the held-out images is 0.04 (FID 0.09 at 10,000); for the
-#   GANs FID∞ sits 0.02-0.10 below their FID at 10,000, whose bias slopes
-#   (281-453) are too alike here to reorder them;
+# - FID∞ of the held-out images is 0.04 (FID 0.09 at 10,000); every
+#   GAN's FID∞ is within 0.26 of its FID at 10,000: at N = 10,000 with 128
+#   features the bias is too small, and too alike, to reorder them;
 # - KID of the two halves of the test set is 0.8 ± 4.6 × 10⁻³, with 46 of
 #   the 100 subsets below 0;
 # - the class-mean set trades variety for quality as truncation does:
