@@ -41,14 +41,17 @@ for name in HACKS:
         continue
     h = {**BASE, **HACKS[name][2]}
     G, D = make_models(h, 0)
-    x = G(tg.randn(5, args.z_dim)).numpy()
+    z = tg.randn(5, args.z_dim)
+    x = G(z).numpy()
     assert x.shape == (5, 1, 28, 28) and D(tg.randn(5, 1, 28, 28)).shape == (5, 1), name
     g, d = kinds(G), kinds(D)
     assert g[-1] == ("Sigmoid" if name == "sigmoid" else "Tanh"), (name, g)
     assert ("PixelShuffle" in g) == (name == "pixelshuffle") and ("Upsample" in g) == (name == "nearest_conv"), name
     assert ("MaxPool2d" in d) == (name == "maxpool") and ("AvgPool2d" in d) == (name == "avgpool"), name
     assert d.count("ReLU") == (2 if name == "relu_d" else 0) and d.count("LeakyReLU") == (0 if name == "relu_d" else 2)
-    assert (x.min() >= 0) == (name == "sigmoid"), name
+    pre = G[:-1](z).numpy().astype(np.float64)          # the output layer maps the last pre-activation
+    want = 1 / (1 + np.exp(-pre)) if name == "sigmoid" else np.tanh(pre)
+    assert np.allclose(x, want, atol=1e-6) and (x.min() >= 0) == (name == "sigmoid"), name
 # The baseline is lesson 12's DCGAN at lesson 19's widths: the workbench's copy, weight for weight.
 from tinygen.utils.gan_models import dcgan_critic, dcgan_generator
 G, D = make_models(BASE, 3)

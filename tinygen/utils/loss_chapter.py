@@ -103,10 +103,11 @@ def finished_result(run):
 
     A run writes it (:func:`save_result`) only once it has been scored, so a
     ``--resume`` skips exactly the finished runs. ``run``: a
-    :class:`tinygen.utils.run.RunDir`. Raises ``json.JSONDecodeError`` for a
-    file that is not JSON (it is written atomically, so only by hand).
+    :class:`tinygen.utils.run.RunDir`, or the run's folder as a path (lesson
+    10b's). Raises ``json.JSONDecodeError`` for a file that is not JSON (it is
+    written atomically, so only by hand).
     """
-    path = run.file("result.json")
+    path = run.file("result.json") if isinstance(run, RunDir) else os.path.join(run, "result.json")
     if not os.path.exists(path):
         return None
     with open(path) as f:

@@ -31,6 +31,7 @@ import numpy as np
 
 from .fileio import atomic_write_bytes
 from .gan import generate
+from .loss_chapter import finished_result  # noqa: F401  (the study's reader, re-exported for lesson 10b)
 from .metrics import check_points_and_centers
 from .run import int_list, lesson_parser, positive_float, positive_int, probability
 from . import viz
@@ -487,19 +488,6 @@ def save_result(folder, result):
     os.makedirs(folder, exist_ok=True)
     atomic_write_bytes(os.path.join(folder, "result.json"), text.encode())
     return result
-
-
-def finished_result(folder):
-    """The ``result.json`` dict of a finished run in ``folder``, or None while it has none.
-
-    Raises:
-        json.JSONDecodeError: a file that is not JSON (it is written atomically, so only by hand).
-    """
-    path = os.path.join(folder, "result.json")
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
 
 
 def summarise(results, key, fixed):
