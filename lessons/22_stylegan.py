@@ -135,8 +135,7 @@ class Generator(nn.Module):
         x = self.const.expand(ws[0].shape[0], -1, -1, -1)
         for i in range(L):
             x = self.convs[i](x)
-            if not args.no_noise:
-                x = self.noises[i](x, None if noise is None else noise[i])
+            x = x if args.no_noise else self.noises[i](x, None if noise is None else noise[i])
             x = self.adains[i](F.leaky_relu(x, 0.2), ws[i])
         return self.to_rgb(x)
 
@@ -383,9 +382,10 @@ print(f"perceptual path length: Z {metrics['ppl']['z']:.1f}, W {metrics['ppl']['
 # paper (its Table 2) found it neutral after full training.
 
 # %%
-if args.export_samples:
-    export_samples(run, generate(sampler, tg.randn(args.export_samples, args.z_dim, device=args.device)))
 if args.compare:
     save_comparison(run.file("comparison.png"), [("this run", generate(sampler, z_eval[:10]), metrics["fid"])]
                     + args.compare)
+if args.export_samples:
+    Gs.psi = args.export_psi                          # 1: the model itself; below 1, lesson 25's trade
+    export_samples(run, generate(sampler, tg.randn(args.export_samples, args.z_dim, device=args.device)))
 print(f"done: {args.steps} steps in {history.seconds:.0f} s; metrics in {run.save_metrics(metrics)}")

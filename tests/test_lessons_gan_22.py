@@ -458,7 +458,8 @@ print("ABLATIONS OK")
 def test_ablations_each_remove_their_part_and_compare_draws_the_runs(quick, data_env, tmp_path):
     _, ref = quick
     flags = ["--no-mapping", "--w-dim", "64", "--no-noise", "--mixing-prob", "0", "--r1-gamma", "0",
-             "--steps", "2", "--psi", "1", "--ppl-samples", "4", "--eval-samples", "16", "--compare", str(ref)]
+             "--steps", "2", "--psi", "1", "--ppl-samples", "4", "--eval-samples", "16", "--compare", str(ref),
+             "--export-samples", "6", "--export-psi", "0"]
     out, folder = in_lesson(ABLATIONS, data_env, tmp_path, flags)
     assert "ABLATIONS OK" in out
     m = json.load(open(folder / "metrics.json"))
@@ -469,6 +470,10 @@ def test_ablations_each_remove_their_part_and_compare_draws_the_runs(quick, data
     assert pic.shape[0] == 5 + 2 * 88, pic.shape
     # a std map that is round-off only counts as constant: it correlates with nothing
     assert m["noise"]["noise_edge_corr"] == 0.0, m["noise"]
+    # --export-psi 0 without noise: every z becomes w-bar, so the six exported samples are one image,
+    # (at ψ = 1 they would differ)
+    samples = np.load(folder / "samples.npy")
+    assert samples.shape == (6, 1, 28, 28) and np.abs(samples - samples[:1]).max() < 1e-5
     # --compare shows the samples at ψ = 1, so ψ = 1 must be scored
     assert_flag_error(LESSON, ["--compare", str(ref), "--psi", "0.5"], "--psi", data_env, tmp_path)
 
@@ -477,6 +482,7 @@ def test_ablations_each_remove_their_part_and_compare_draws_the_runs(quick, data
     (["--mixing-prob", "1.5"], "--mixing-prob"),
     (["--r1-every", "0"], "--r1-every"),
     (["--psi", "-1"], "--psi"),
+    (["--export-psi", "-0.5"], "--export-psi"),
     (["--compare", "."], "--compare"),
 ])
 def test_bad_flags_are_clear_errors(flags, message, data_env, tmp_path):

@@ -58,7 +58,9 @@ def add_stylegan_flags(parser):
     > 0; --r1-gamma (10) >= 0, 0 switches R1 off; --r1-every (16) >= 1, the
     lazy R1 interval; --mixing-prob (0.9) in [0, 1], 0 switches mixing off;
     --no-mapping, --no-noise (ablations); --psi (1 0.7 0.5 0), the truncation
-    values scored, each >= 0; --ppl-samples (2,000 pairs) >= 1; --compare RUN...
+    values scored, each >= 0; --export-psi (1) >= 0, the ψ of the samples
+    ``--export-samples`` writes (lesson 25 scores the truncation's trade of
+    variety for quality); --ppl-samples (2,000 pairs) >= 1; --compare RUN...
     (see :func:`finished_samples_run`).
     """
     parser.add_argument("--w-dim", type=positive_int, default=128, help="dimension of W")
@@ -73,6 +75,8 @@ def add_stylegan_flags(parser):
     parser.add_argument("--no-noise", action="store_true", help="ablation: no per-pixel noise")
     parser.add_argument("--psi", type=nonnegative_float, nargs="+", default=[1.0, 0.7, 0.5, 0.0],
                         help="truncation ψ values scored with FID, IS and the class histogram")
+    parser.add_argument("--export-psi", type=nonnegative_float, default=1.0,
+                        help="truncation ψ of the samples --export-samples writes")
     parser.add_argument("--ppl-samples", type=positive_int, default=2000, help="pairs per perceptual path length")
     parser.add_argument("--compare", nargs="+", default=[], type=finished_samples_run, metavar="RUN",
                         help="finished runs (with samples.npy) whose samples and FID to draw beside this run's")
