@@ -28,6 +28,7 @@ lessons' training loop, benchmark) sits apart; the engine never imports it.
 """
 import numpy as _np
 
+from .kernels import memory as _memory  # noqa: F401  (keeps freed memory for reuse: see its docstring)
 from . import ops  # noqa: F401  (attaches Tensor operators)
 from . import autograd  # noqa: F401  (tg.autograd.grad, as torch.autograd.grad)
 from .autograd import (Function, Tensor, enable_grad, grad, is_grad_enabled, no_grad,  # noqa: F401
@@ -44,6 +45,7 @@ from .ops.shape import (cat, chunk, clone, flatten, permute, reshape, split, squ
                         transpose, unflatten, unsqueeze)
 from . import functional, nn, optim  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
+from .kernels.threads import get_num_threads, set_num_threads  # noqa: F401
 
 # dtypes, as torch.float32 etc. (NumPy dtypes: ``x.dtype == tg.float32`` holds)
 float16 = half = _np.dtype("float16")

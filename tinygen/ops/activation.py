@@ -6,10 +6,20 @@ derivative is zero almost everywhere) and it keeps the gradient penalty cheap:
 its double backward through a LeakyReLU critic is one more masked multiply
 per layer (tests/test_gradient_penalty.py checks that penalty end to end).
 """
+import numpy as np
+
 from ..autograd import Function, Tensor
 from ..backend import as_device, default_generator, get_array_module
+from ..kernels.threads import elementwise
 from . import arith, reduce
 from .shape import reshape
+
+
+def _times_mask(x, mask):
+    """x * mask; same-shape NumPy arrays on both cores (``kernels.threads``), into x's layout."""
+    if type(x) is np.ndarray and type(mask) is np.ndarray and x.shape == mask.shape:
+        return elementwise(np.multiply, x, mask, out=np.empty_like(x, dtype=np.result_type(x, mask)))
+    return x * mask
 
 
 class MaskedLinear(Function):
@@ -19,10 +29,10 @@ class MaskedLinear(Function):
         self.mask = mask
 
     def forward(self, x):
-        return x * self.mask
+        return _times_mask(x, self.mask)
 
     def backward(self, gy):
-        return gy * self.mask
+        return _times_mask(gy, self.mask)
 
 
 class Clamp(Function):
@@ -95,16 +105,26 @@ class Softplus(Function):
 
 def relu(x):
     """max(x, 0). Shape and dtype of x."""
-    return MaskedLinear((x.data > 0).astype(x.dtype))(x)
+    return MaskedLinear(_step_mask(x.data, 0.0))(x)
 
 
 def leaky_relu(x, negative_slope=0.01):
     """x for x > 0, else negative_slope * x (Maas et al. 2013). DCGAN's D uses 0.2."""
-    # mask = 1 where x > 0, else slope. (np.where with scalar branches is ~15x slower.)
-    mask = (x.data > 0).astype(x.dtype)
-    mask *= 1.0 - negative_slope
-    mask += negative_slope
-    return MaskedLinear(mask)(x)
+    return MaskedLinear(_step_mask(x.data, negative_slope))(x)
+
+
+def _step_mask(x, low):
+    """The mask 1 where x > 0, else ``low`` (0 for ReLU), in x's dtype and layout; on both cores for NumPy.
+    (np.where with scalar branches is ~15x slower than these three in-place passes.)"""
+    def fill(xs, out):
+        get_array_module(xs).greater(xs, 0, out=out)
+        if low:
+            out *= 1.0 - low
+            out += low
+        return out
+    xp = get_array_module(x)
+    mask = xp.empty_like(x)
+    return elementwise(fill, x, out=mask) if xp is np else fill(x, mask)
 
 
 def sigmoid(x):

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..autograd import Tensor, enable_grad
 from ..backend import as_device, get_array_module
+from ..kernels.threads import parallel_for
 from . import lr_scheduler  # noqa: F401
 from .lr_scheduler import CosineAnnealingLR, LRScheduler  # noqa: F401
 
@@ -358,20 +359,35 @@ class Adam(Optimizer):
         # The scratch is kept across parameters and steps: a fresh large array
         # is fresh pages from the OS, faulted in one by one on first write.
         a, b = _scratch(self, w, 0, xp), _scratch(self, w, 1, xp)
-        m *= b1
-        m += xp.multiply(g, 1 - b1, out=a)                        # m = b1 m + (1-b1) g
-        v *= b2
-        xp.multiply(g, g, out=a)
-        a *= 1 - b2
-        v += a                                                    # v = b2 v + (1-b2) g^2
-        if group["amsgrad"]:
-            v_max = state.setdefault("max_exp_avg_sq", xp.zeros_like(w))
-            xp.maximum(v_max, v, out=v_max)
-            v = v_max
-        xp.sqrt(xp.divide(v, 1 - b2 ** t, out=a), out=a)
-        a += eps                                                  # sqrt(v / (1-b2^t)) + eps
-        xp.multiply(m, lr / (1 - b1 ** t), out=b)
-        w -= xp.divide(b, a, out=b)
+        v_max = state.setdefault("max_exp_avg_sq", xp.zeros_like(w)) if group["amsgrad"] else None
+
+        def update(i):   # the arrays at index i: all of them, or one core's slab
+            # (bound to names first: ``m[i] *= b1`` would also copy the slab onto itself)
+            wi, gi, mi, vi, ai, bi = w[i], g[i], m[i], v[i], a[i], b[i]
+            mi *= b1
+            mi += xp.multiply(gi, 1 - b1, out=ai)                 # m = b1 m + (1-b1) g
+            vi *= b2
+            xp.multiply(gi, gi, out=ai)
+            ai *= 1 - b2
+            vi += ai                                              # v = b2 v + (1-b2) g^2
+            if v_max is not None:
+                vi = xp.maximum(v_max[i], vi, out=v_max[i])
+            xp.sqrt(xp.divide(vi, 1 - b2 ** t, out=ai), out=ai)
+            ai += eps                                             # sqrt(v / (1-b2^t)) + eps
+            xp.multiply(mi, lr / (1 - b1 ** t), out=bi)
+            wi -= xp.divide(bi, ai, out=bi)
+
+        _on_cores(update, w, xp)
+
+
+def _on_cores(update, w, xp):
+    """Run ``update(index)`` over all of ``w``'s arrays: on NumPy, each core a slab of the first
+    axis (:func:`tinygen.kernels.threads.parallel_for`; elementwise, so the result is the same
+    bit for bit); on CuPy or for a 0-d parameter, ``update(...)`` once."""
+    if xp is not np or w.ndim == 0:
+        update(...)
+    else:
+        parallel_for(w.shape[0], lambda lo, hi: update(slice(lo, hi)), work=w.size)
 
 
 def _scratch(opt, w, k, xp):
