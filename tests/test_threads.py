@@ -199,3 +199,29 @@ def test_freed_memory_is_kept_on_glibc_and_can_be_switched_off():
     if not libc or not libc.startswith("glibc"):
         pytest.skip("not glibc: mallopt is not there, and nothing is changed")
     assert on.stdout.strip() == "True", on.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_starts_its_own_threads(restore_threads):
+    """The pool's threads do not survive a fork; a child that splits work must not wait on them."""
+    tg.set_num_threads(2)
+    threads.parallel_for(4, lambda lo, hi: None, work=10 ** 9)                     # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            out = np.zeros(4)
+            threads.parallel_for(4, lambda lo, hi: out.__setitem__(slice(lo, hi), 1), work=10 ** 9)
+            code = 0 if out.sum() == 4 else 1
+        finally:
+            os._exit(code)
+    for _ in range(200):                                                          # up to 10 s
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        threading.Event().wait(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung waiting for the parent's threads")
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -62,6 +62,15 @@ def set_num_threads(n):
         _num_threads = n
 
 
+def _forget_pool():   # a forked child has the pool object but not its threads: start afresh
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _get_pool():
     global _pool
     with _pool_lock:
