@@ -175,3 +175,57 @@ def test_scores_and_exported_labels_belong_to_their_samples(data_env, tmp_path, 
     assert m["class_histogram"] == (np.bincount(pred, minlength=10) / 10).tolist()
     assert m["fid"] == pytest.approx(want["fid"], rel=1e-6)
     assert m["inception_score"] == pytest.approx(want["inception_score"], rel=1e-6)
+
+
+# ---------------------------------------------------------------- the default players: conditional DCGAN, projection D
+def projection_pair(width=4, embed_dim=3):
+    lesson = lesson_definitions(LESSON, "ConvGenerator", "ProjectionDiscriminator")
+    for cls in (lesson.ConvGenerator, lesson.ProjectionDiscriminator):
+        cls.__init__.__globals__["CLASSES"] = 10
+    tg.manual_seed(0)
+    return lesson.ConvGenerator(5, embed_dim, width), lesson.ProjectionDiscriminator(width)
+
+
+def test_projection_discriminator_scores_the_label_along_its_own_direction():
+    """D(x, y) = ψ(φ(x)) + e_yᵀ φ(x) (Miyato and Koyama 2018, eq. 3): changing only the label moves
+    the logit by (e_y - e_y')ᵀ φ(x); the logit's gradient reaches only the rows of e of the labels
+    asked for, and there it is φ(x); with e = 0 the label changes nothing."""
+    _, D = projection_pair()
+    x = tg.tensor(np.random.default_rng(0).uniform(-1, 1, (4, 1, 28, 28)).astype(np.float32))
+    y = tg.tensor(np.array([3, 3, 7, 0]))
+    D.embed.weight.data[...] = np.random.default_rng(1).standard_normal(D.embed.weight.shape)
+    D.train(False)
+    phi = D.phi(x).numpy().astype(np.float64)
+    e = D.embed.weight.numpy().astype(np.float64)
+    base = (phi @ D.psi.weight.numpy().T.astype(np.float64)).ravel() + D.psi.bias.numpy()[0]
+    for labels in ([3, 3, 7, 0], [1, 2, 9, 9]):
+        got = D(x, tg.tensor(np.array(labels))).numpy().ravel()
+        np.testing.assert_allclose(got, base + (e[labels] * phi).sum(axis=1), rtol=1e-4, atol=1e-4)
+    u = np.array([1.0, -2.0, 0.5, 3.0], np.float32)                      # a random-looking cotangent
+    D(x, y).backward(tg.tensor(u[:, None]))
+    g = D.embed.weight.grad.numpy()
+    np.testing.assert_allclose(g[3], u[0] * phi[0] + u[1] * phi[1], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(g[7], u[2] * phi[2], rtol=1e-4, atol=1e-5)
+    assert np.all(g[[1, 2, 4, 5, 6, 8, 9]] == 0)
+    D.embed.weight.data[...] = 0
+    np.testing.assert_array_equal(D(x, y).numpy(), D(x, tg.tensor(np.array([9, 1, 2, 5]))).numpy())
+
+
+def test_conditional_generator_draws_images_that_depend_on_the_label():
+    G, _ = projection_pair()
+    z = tg.randn(2, 5)
+    G.train(False)
+    a, b = G(z, tg.tensor(np.array([0, 0]))), G(z, tg.tensor(np.array([4, 4])))
+    assert a.shape == (2, 1, 28, 28) and -1 <= a.numpy().min() and a.numpy().max() <= 1
+    assert np.abs(a.numpy() - b.numpy()).mean() > 1e-3                   # same z, other label: another image
+    G.embed.weight.data[...] = G.embed.weight.numpy()[[0]]                # every class the same vector
+    np.testing.assert_array_equal(G(z, tg.tensor(np.array([0, 0]))).numpy(), G(z, tg.tensor(np.array([4, 4]))).numpy())
+
+
+@pytest.mark.parametrize("model", ["dcgan", "mlp"])
+def test_both_models_run_quick(model, data_env, tmp_path):
+    out = tmp_path / model
+    r = run([LESSON, "--quick", "--model", model, "--out", str(out)], data_env, tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    m = json.load(open(out / "metrics.json"))
+    assert m["model"] == model and m["steps"] == 6

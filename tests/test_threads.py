@@ -225,3 +225,20 @@ def test_a_forked_child_starts_its_own_threads(restore_threads):
         os.waitpid(pid, 0)
         pytest.fail("the forked child hung waiting for the parent's threads")
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_nested_parallel_for_runs_alone_instead_of_waiting_forever(restore_threads):
+    """A body that calls parallel_for again (on any thread, the pool's included) gets its loop run
+    on its own thread: with every pool thread busy in the outer call, waiting would never end."""
+    tg.set_num_threads(2)
+    inner = []
+
+    def outer(lo, hi):
+        threads.parallel_for(4, lambda a, b: inner.append((threading.current_thread().name, a, b)), work=10 ** 9)
+
+    t = threading.Thread(target=threads.parallel_for, args=(2, outer), kwargs={"work": 10 ** 9}, daemon=True)
+    t.start()
+    t.join(10)
+    assert not t.is_alive(), "nested parallel_for hung"
+    assert sorted(x[1:] for x in inner) == [(0, 4), (0, 4)]                # each inner loop whole, on its own thread
+    assert len({x[0] for x in inner}) == 2

@@ -79,6 +79,19 @@ def _get_pool():
         return _pool
 
 
+_inside = threading.local()   # .active: this thread is running a chunk of a parallel_for
+_inside.active = False
+
+
+def _marked(body, lo, hi):
+    was = getattr(_inside, "active", False)
+    _inside.active = True
+    try:
+        body(lo, hi)
+    finally:
+        _inside.active = was
+
+
 def parallel_for(n, body, work=None, min_items=MIN_ITEMS):
     """Call ``body(lo, hi)`` over contiguous chunks that cover ``range(n)``, one per thread.
 
@@ -93,14 +106,16 @@ def parallel_for(n, body, work=None, min_items=MIN_ITEMS):
         whatever a body raises (the first, after every chunk has finished).
     """
     threads = min(_num_threads, n)
-    if threads < 2 or (n if work is None else work) < min_items:
+    if threads < 2 or (n if work is None else work) < min_items or getattr(_inside, "active", False):
+        # (a body that itself calls parallel_for runs its loop alone: waiting there on
+        # the pool's threads, which may all be busy with this very call, could never end)
         if n:
             body(0, n)
         return
     bounds = [n * i // threads for i in range(threads + 1)]
-    futures = [_get_pool().submit(body, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]
+    futures = [_get_pool().submit(_marked, body, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]
     try:
-        body(bounds[0], bounds[1])
+        _marked(body, bounds[0], bounds[1])
     finally:
         errors = [f.exception() for f in futures]
     for e in errors:
