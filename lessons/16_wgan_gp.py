@@ -5,7 +5,7 @@
 # Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", Algorithm 1.
 # It is the main assignment of the course (Lab 14, "GANs in action: WGAN").
 #
-#     .venv/bin/python lessons/16_wgan_gp.py                 # 20 min on a 2-core CPU (README)
+#     .venv/bin/python lessons/16_wgan_gp.py                 # 17 min on a 2-core CPU (README)
 #     .venv/bin/python lessons/16_wgan_gp.py --quick         # a few steps, for the tests
 #     .venv/bin/python lessons/16_wgan_gp.py --resume        # continue an interrupted run
 #     .venv/bin/python lessons/16_wgan_gp.py --dataset folder --data-dir ~/celeba --image-size 64

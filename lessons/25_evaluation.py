@@ -285,10 +285,11 @@ print({k: r["classes"] for k, r in rows.items()})
 # precision/density (quality), recall/coverage (variety), C_T (≈ 0 good,
 # ≪ 0 copying), 1-NN (0.5 best) and the classes with ≥ 1 % of samples.
 #
-# **Measured** (2026-12-05, the project's 2-core CPU, 3 min 48 s for 16
-# sets; the GAN sets are lesson 12's DCGAN after 5,100 steps, the run
-# lesson 22 compares with, and the seed-0 default runs of lessons 11, 13,
-# 14, 15, 17, 18 and 20-22):
+# **Measured** (2026-12-05, the project's 2-core CPU, 3 min 20 s for 20
+# sets; the GAN sets are the seed-0 default runs of lessons 11-13 and
+# 15-22, lesson 12's DCGAN after 5,100 steps (the run lesson 22 compares
+# with), lesson 14 with the paper's MLPs, and lesson 22's StyleGAN
+# truncated to ψ = 0.7 and 0.5 by `--export-psi`):
 # - one image per class scores IS **9.96**, above the real data's 8.37,
 #   while its FID is 63.2, its recall 0.001 and its coverage 0.002;
 # - FID∞ of the held-out images is 0.04 (FID 0.09 at 10,000); every
@@ -299,15 +300,19 @@ print({k: r["classes"] for k, r in rows.items()})
 # - the class-mean set trades variety for quality as truncation does:
 #   precision 0.91 and density 1.25 against the real set's 0.85 and 1.00,
 #   recall 0.43 against 0.86; the GANs of lessons 20-22 have precision
-#   0.57-0.69 but recall 0.004-0.11, the DCGAN 0.56 and 0.59: FIDs of 23-29
-#   against 12 are mostly missing variety;
+#   0.57-0.69 but recall 0.004-0.11, the DCGANs 0.56 with recall 0.39
+#   (2,000 steps) and 0.59 (5,100), the main lesson's WGAN-GP 0.53 and
+#   0.34: FIDs of 23-29 against 12-21 are mostly missing variety;
+# - StyleGAN's truncation gives up variety (recall 0.071, 0.020, 0.009 at
+#   ψ = 1, 0.7, 0.5) but buys no measured quality: precision 0.668, 0.656,
+#   0.575, density 0.655, 0.665, 0.543;
 # - every other GAN has recall 0.000-0.051 (the vanilla GAN, WGAN with
 #   clipping and the conditional GAN 0.000); BEGAN at γ = 0.5 has the
 #   highest precision (0.87) and density (1.09) of the GANs, recall 0.007
 #   and 5 classes above 1 %: the paper's lower γ, less variety;
 # - the copies of T score like real data everywhere (FID 0.10, 1-NN 0.504)
 #   except C_T, −29.3 against −0.2 for held-out images; every GAN has
-#   C_T +16.7 to +21.8 and 1-NN 0.86-0.98: no copying, samples farther
+#   C_T +6.6 to +21.8 and 1-NN 0.86-1.00: no copying, samples farther
 #   from the training images than real data;
 # - the 7-classes set has IS 5.66, 0.68 times the real set's, as predicted.
 
