@@ -229,3 +229,12 @@ def test_both_models_run_quick(model, data_env, tmp_path):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     m = json.load(open(out / "metrics.json"))
     assert m["model"] == model and m["steps"] == 6
+    with np.load(out / "train.npz") as ckpt:                             # the players the flag names were built
+        d_keys = {k for k in ckpt.files if k.startswith("model/D/")}
+        g_shape = ckpt["model/G/net.1.weight" if model == "dcgan" else "model/G/net.0.weight"].shape
+    if model == "dcgan":
+        assert {"model/D/phi.0.weight", "model/D/psi.weight", "model/D/embed.weight"} <= d_keys
+        assert g_shape == (100 + 10, 128, 7, 7)                          # ConvTranspose2d(z + embedding, 2w, 7)
+    else:
+        assert "model/D/net.0.weight" in d_keys and not any("phi" in k for k in d_keys)
+        assert g_shape == (256, 100 + 10)                                # Linear(z + embedding, 256)
