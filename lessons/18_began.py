@@ -362,7 +362,7 @@ viz.save_image_rows([real, generate(D, tg.tensor(real, device=args.device)), fak
 # these scores: IS favours γ = 0.7 as well, and the samples of both look
 # equally sharp (`lessons/figures/18_began_gamma_samples.png`). At this
 # budget BEGAN stays behind lesson 12's DCGAN (FID about 20) and lesson 17's
-# EBGAN (26-33).
+# EBGAN (26-33 at its old default, 14-16 at its present one).
 #
 # **What did not work** (seed 0 unless said). With the paper's gain λ_k =
 # 0.001 (batch 64, 1,000 steps per γ, lr 2e-4), γ = 0.5 collapsed to one

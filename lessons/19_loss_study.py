@@ -131,8 +131,8 @@ def make_models(loss, seed):
 # so it does not transfer), and we take **m = 0.5**, as lesson 17 does:
 # below the energy of a blank reconstruction (E[x²] = 0.68 on
 # Fashion-MNIST in [-1, 1], which lesson 17 prints) and 2 to 4.5 times what
-# an autoencoder gives real images in lesson 17 (0.23-0.25 in its game, the
-# README's lesson-17 row; 0.11 trained alone), so the hinge is on
+# an autoencoder gives real images in lesson 17 (0.18-0.25 in its game,
+# lesson 17's results; 0.11 trained alone), so the hinge is on
 # while a fake is bad and off once it is rejected. The pulling-away term
 # f_PT (eq. 14) is the mean squared cosine similarity of the codes of the
 # generated batch, weight 0.1. BEGAN's k_t follows its proportional
