@@ -79,8 +79,7 @@ def _get_pool():
         return _pool
 
 
-_inside = threading.local()   # .active: this thread is running a chunk of a parallel_for
-_inside.active = False
+_inside = threading.local()   # .active (unset: False): this thread is running a chunk of a parallel_for
 
 
 def _marked(body, lo, hi):
@@ -151,7 +150,7 @@ def elementwise(fn, *arrays, out):
 
     def body(lo, hi):
         idx = tuple(slice(lo, hi) if i == axis else slice(None) for i in range(out.ndim))
-        fn(*(a[idx] if getattr(a, "shape", ()) == out.shape else a for a in arrays), out=out[idx])
+        fn(*(a[idx] if getattr(a, "ndim", 0) else a for a in arrays), out=out[idx])   # scalars whole
 
     parallel_for(out.shape[axis], body, work=out.size)
     return out
