@@ -162,6 +162,9 @@ def test_float32_stays_float32():
 
 @pytest.mark.parametrize("call,match", [
     (lambda: F.conv2d(tg.randn(5, 5), tg.randn(2, 3, 3, 3)), r"input: expected a 4-D tensor \(N, C, H, W\) or a 3-D one \(C, H, W\), got shape \(5, 5\)"),
+    (lambda: F.conv2d(np.zeros((1, 3, 5, 5), np.float32), tg.randn(2, 3, 3, 3)),
+     r"input: expected .* got a numpy.ndarray of shape \(1, 3, 5, 5\), not a Tensor \(wrap it with tinygen.tensor\)"),
+    (lambda: F.conv2d(tg.randn(1, 3, 5, 5), [[1.0]]), r"weight: expected a 4-D tensor .* got a list, not a Tensor"),
     (lambda: F.conv2d(tg.randn(1, 3, 5, 5), tg.randn(2, 4, 3, 3)), r"weight: expected C_in = 3 .*got weight shape \(2, 4, 3, 3\)"),
     (lambda: F.conv2d(tg.randn(1, 3, 5, 5), tg.randn(2, 3, 3)), r"weight: expected a 4-D tensor"),
     (lambda: F.conv2d(tg.randn(1, 3, 2, 2), tg.randn(2, 3, 3, 3)), r"weight: kernel 3x3 is larger than the padded input 2x2"),

@@ -309,6 +309,19 @@ class Function:
         raise NotImplementedError
 
 
+def describe(x):
+    """What ``x`` is, for an error message: ``"shape (2, 3)"`` for a Tensor; for
+    anything else its type too, e.g. ``"a numpy.ndarray of shape (2, 3), not a
+    Tensor (wrap it with tinygen.tensor)"``, so that a NumPy array passed
+    where a Tensor belongs is named as the cause."""
+    if isinstance(x, Tensor):
+        return f"shape {x.shape}"
+    kind = f"{type(x).__module__}.{type(x).__name__}" if type(x).__module__ != "builtins" else type(x).__name__
+    shape = getattr(x, "shape", None)
+    return f"a {kind}" + (f" of shape {tuple(shape)}" if shape is not None else "") + \
+        ", not a Tensor (wrap it with tinygen.tensor)"
+
+
 def _check_float_dtypes(f, inputs):
     """The inputs of ``f``, checked for one floating dtype, with integer and bool
     inputs that would promote it (NumPy: float32 * int64 -> float64) cast to it,

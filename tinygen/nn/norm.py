@@ -17,7 +17,7 @@ second derivatives).
 import numpy as np
 
 from .. import functional as F
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, describe
 from ..backend import get_array_module
 from ..ops.reduce import mean, sum as tsum
 from .layers import _float_dtype, _placed, _positive_int
@@ -466,8 +466,8 @@ class InstanceNorm2d(_BatchNorm):
     def forward(self, input):
         x = input
         if not isinstance(x, Tensor) or x.ndim not in self._ndims or x.shape[-3] != self.num_features:
-            raise ValueError(f"input: expected {self._layout} with C = {self.num_features}, got shape "
-                             f"{getattr(x, 'shape', type(x).__name__)}")
+            raise ValueError(f"input: expected {self._layout} with C = {self.num_features}, got "
+                             f"{describe(x)}")
         unbatched = x.ndim == 3
         if unbatched:
             x = x.reshape((1,) + x.shape)
