@@ -265,8 +265,10 @@ def test_mode_coverage_on_points_placed_by_hand():
     assert r["high_quality"] == pytest.approx(4 / 6)
     assert r["per_mode"] == [3, 0, 0, 1, 0, 0, 0, 0]
     assert metrics.mode_coverage(centers, centers, std)["modes_covered"] == 8
-    with pytest.raises(ValueError, match="points, centers"):
+    with pytest.raises(ValueError, match=r"centers: expected 1 columns \(the other set's d\), got shape \(8, 2\)"):
         metrics.mode_coverage(points[:, :1], centers, std)
+    with pytest.raises(ValueError, match=r"points: expected finite values, got 1 NaN/inf"):
+        metrics.mode_coverage(np.vstack([points, [[np.nan, 0.0]]]), centers, std)
     with pytest.raises(ValueError, match="std"):
         metrics.mode_coverage(points, centers, 0.0)
 

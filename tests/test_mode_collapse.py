@@ -162,8 +162,8 @@ def test_real_data_recovers_every_mode():
 
 
 @pytest.mark.parametrize("args, needle", [
-    ((np.zeros((4, 3)), np.zeros((2, 4)), 0.1), "points, centers"),
-    ((np.zeros((0, 3)), np.zeros((2, 3)), 0.1), "points, centers"),
+    ((np.zeros((4, 3)), np.zeros((2, 4)), 0.1), r"centers: expected 3 columns \(the other set's d\), got shape \(2, 4\)"),
+    ((np.zeros((0, 3)), np.zeros((2, 3)), 0.1), "points: expected at least 1 rows, got 0"),
     ((np.full((4, 3), np.nan), np.zeros((2, 3)), 0.1), "finite"),
     ((np.zeros((4, 3)), np.zeros((2, 3)), 0.0), "std"),
 ])

@@ -594,19 +594,18 @@ def correlations(x, y):
 
 
 def check_points_and_centers(points, centers):
-    """``points`` (N, D) and mode ``centers`` (K, D) as float64 arrays, checked.
+    """``points`` (N, D) and mode ``centers`` (K, D) as float64 arrays, checked
+    by the same rules as every feature set of this module (``_check_points``).
 
     Raises:
-        ValueError: shapes not (N, D) and (K, D) with N, K >= 1 and one D, or a value not finite.
+        TypeError: a non-numeric array.
+        ValueError: ``points`` not (N, D) with N >= 1, ``centers`` not (K, D)
+            with K >= 1 and the same D, or a value not finite; the message
+            names the argument.
     """
-    points, centers = np.asarray(points, np.float64), np.asarray(centers, np.float64)
-    if points.ndim != 2 or centers.ndim != 2 or points.shape[1] != centers.shape[1] \
-            or not len(points) or not len(centers):
-        raise ValueError(f"points, centers: expected (N, D) and (K, D) with N, K >= 1, "
-                         f"got {points.shape} and {centers.shape}")
-    if not (np.isfinite(points).all() and np.isfinite(centers).all()):
-        raise ValueError("points, centers: expected finite values")
-    return points, centers
+    points = _check_points(points, "points")
+    centers = _check_points(centers, "centers", dim=points.shape[1])
+    return points.astype(np.float64, copy=False), centers.astype(np.float64, copy=False)
 
 
 def mode_coverage(points, centers, std, threshold=3.0):
