@@ -309,7 +309,7 @@ class Function:
         raise NotImplementedError
 
 
-def describe(x):
+def _describe(x):
     """What ``x`` is, for an error message: ``"shape (2, 3)"`` for a Tensor; for
     anything else its type too, e.g. ``"a numpy.ndarray of shape (2, 3), not a
     Tensor (wrap it with tinygen.tensor)"``, so that a NumPy array passed

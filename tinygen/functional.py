@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from .autograd import Tensor, describe
+from .autograd import Tensor, _describe
 from .backend import get_array_module
 from .ops import activation as _act, pad as _padding, pool as _pool, resample as _resample
 from .ops.conv import Conv2dFunction, Conv2dWeightFunction, ConvTranspose2dFunction
@@ -63,7 +63,7 @@ def _as_batch(input, name="input"):
     Returns (tensor, unbatched). Raises ValueError for any other shape.
     """
     if not isinstance(input, Tensor) or input.ndim not in (3, 4):
-        raise ValueError(f"{name}: expected a 4-D tensor (N, C, H, W) or a 3-D one (C, H, W), got {describe(input)}")
+        raise ValueError(f"{name}: expected a 4-D tensor (N, C, H, W) or a 3-D one (C, H, W), got {_describe(input)}")
     if input.ndim == 3:
         return _reshape(input, (1,) + input.shape), True
     return input, False
@@ -79,12 +79,12 @@ def _unbatch(y, unbatched):
 
 def _check_input(x, name="input"):
     if not isinstance(x, Tensor) or x.ndim != 4:
-        raise ValueError(f"{name}: expected a 4-D tensor (N, C, H, W), got {describe(x)}")
+        raise ValueError(f"{name}: expected a 4-D tensor (N, C, H, W), got {_describe(x)}")
 
 
 def _check_weight(x, weight, layout, groups=1):
     if not isinstance(weight, Tensor) or weight.ndim != 4:
-        raise ValueError(f"weight: expected a 4-D tensor {layout}, got {describe(weight)}")
+        raise ValueError(f"weight: expected a 4-D tensor {layout}, got {_describe(weight)}")
     transposed = "C_in, C_out" in layout
     c_in = weight.shape[0] if transposed else weight.shape[1] * groups
     if c_in != x.shape[1]:
@@ -228,7 +228,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     x, unbatched = _as_batch(input)
     if not isinstance(weight, Tensor) or weight.ndim != 4:
         raise ValueError(f"weight: expected a 4-D tensor (C_out, C_in / groups, kH, kW), "
-                         f"got {describe(weight)}")
+                         f"got {_describe(weight)}")
     groups = _check_groups(groups, x.shape[1], weight.shape[0])
     _check_weight(x, weight, "(C_out, C_in / groups, kH, kW)" if groups > 1 else "(C_out, C_in, kH, kW)", groups)
     stride, dilation = _pair(stride, "stride", 1), _pair(dilation, "dilation", 1)
@@ -283,7 +283,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     x, unbatched = _as_batch(input)
     if not isinstance(weight, Tensor) or weight.ndim != 4:
         raise ValueError(f"weight: expected a 4-D tensor (C_in, C_out / groups, kH, kW), "
-                         f"got {describe(weight)}")
+                         f"got {_describe(weight)}")
     groups = _check_groups(groups, weight.shape[0])
     _check_weight(x, weight, "(C_in, C_out / groups, kH, kW)" if groups > 1 else "(C_in, C_out, kH, kW)")
     stride, padding = _pair(stride, "stride", 1), _pair(padding, "padding", 0)
@@ -518,14 +518,14 @@ def _instance_norm(input, running_mean, running_var, weight, bias, use_input_sta
     (this module cannot import ``tinygen.nn``, which imports it)."""
     if not isinstance(input, Tensor) or input.ndim < 3:
         raise ValueError(f"input: expected a tensor (N, C, *spatial) with at least one spatial dim, e.g. "
-                         f"(N, C, H, W), got {describe(input)}")
+                         f"(N, C, H, W), got {_describe(input)}")
     N, C = input.shape[:2]
     spatial = int(np.prod(input.shape[2:]))
     for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
                     ("running_var", running_var)):
         if t is not None and (not isinstance(t, Tensor) or t.shape != (C,)):
             raise ValueError(f"{name}: expected None or a tensor of shape ({C},) (input's C), "
-                             f"got {getattr(t, 'shape', type(t).__name__)}")
+                             f"got {_describe(t)}")
         if t is not None and name in ("weight", "bias") and t.dtype != input.dtype:
             raise ValueError(f"{name}: expected dtype {input.dtype} (input's), got {t.dtype}")
     if (running_mean is None) != (running_var is None):
@@ -663,7 +663,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError(f"mode: expected one of {_INTERPOLATE_MODES}, got {mode!r}")
     if not isinstance(input, Tensor) or input.ndim not in (3, 4, 5):
         raise ValueError(f"input: expected a 3-D (N, C, L), 4-D (N, C, H, W) or 5-D (N, C, D, H, W) tensor, "
-                         f"got {describe(input)}")
+                         f"got {_describe(input)}")
     k = input.ndim - 2
     if mode in _LINEAR_DIMS and _LINEAR_DIMS[mode] != k:
         raise ValueError(f"mode: {mode!r} expects a {_LINEAR_DIMS[mode] + 2}-D input, got shape {input.shape}")
@@ -746,7 +746,7 @@ def _shuffle_args(input, factor, name):
         raise ValueError(f"{name}: expected an int >= 1, got {factor!r}")
     if not isinstance(input, Tensor) or input.ndim < 3:
         raise ValueError(f"input: expected a tensor (*, C, H, W) with at least 3 dims, "
-                         f"got {describe(input)}")
+                         f"got {_describe(input)}")
     return int(factor)
 
 

@@ -17,7 +17,7 @@ second derivatives).
 import numpy as np
 
 from .. import functional as F
-from ..autograd import Function, Tensor, describe
+from ..autograd import Function, Tensor, _describe
 from ..backend import get_array_module
 from ..ops.reduce import mean, sum as tsum
 from .layers import _float_dtype, _placed, _positive_int
@@ -467,7 +467,7 @@ class InstanceNorm2d(_BatchNorm):
         x = input
         if not isinstance(x, Tensor) or x.ndim not in self._ndims or x.shape[-3] != self.num_features:
             raise ValueError(f"input: expected {self._layout} with C = {self.num_features}, got "
-                             f"{describe(x)}")
+                             f"{_describe(x)}")
         unbatched = x.ndim == 3
         if unbatched:
             x = x.reshape((1,) + x.shape)

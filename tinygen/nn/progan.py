@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from .. import functional as F
-from ..autograd import Tensor, describe
+from ..autograd import Tensor, _describe
 from ..ops.shape import cat
 from .init import normal_, zeros_
 from .layers import _pair, _param, _placed, _positive_int
@@ -78,7 +78,7 @@ def minibatch_std(x, group_size=4, eps=1e-8):
     """
     if not isinstance(x, Tensor) or x.ndim != 4:
         raise ValueError(f"x: expected a 4-D tensor (N, C, H, W), got "
-                         f"{describe(x)}")
+                         f"{_describe(x)}")
     group_size = _positive_int(group_size, "group_size")
     eps = _number(eps, "eps", minimum=0)
     N, C, H, W = x.shape
@@ -116,7 +116,7 @@ def pixel_norm(x, eps=1e-8):
     """
     if not isinstance(x, Tensor) or x.ndim < 2:
         raise ValueError(f"x: expected a tensor (N, C) or (N, C, H, W), got "
-                         f"{describe(x)}")
+                         f"{_describe(x)}")
     eps = _number(eps, "eps", minimum=0)
     return x / ((x * x).mean(dim=1, keepdim=True) + eps).sqrt()
 

@@ -17,7 +17,7 @@ discriminator is trained with is ``tinygen.utils.gan.r1_penalty``.
 import numpy as np
 
 from .. import functional as F
-from ..autograd import Tensor, describe
+from ..autograd import Tensor, _describe
 from ..creation import randn
 from .layers import ModuleList, _float_dtype, _placed, _positive_int
 from .module import Module, Parameter
@@ -65,14 +65,14 @@ def adaptive_instance_norm(x, style_scale, style_bias, eps=1e-8):
     authors' ``networks_stylegan.py``.
     """
     if not isinstance(x, Tensor) or x.ndim != 4:
-        raise ValueError(f"x: expected a 4-D tensor (N, C, H, W), got {describe(x)}")
+        raise ValueError(f"x: expected a 4-D tensor (N, C, H, W), got {_describe(x)}")
     N, C, H, W = x.shape
     if H * W == 1:
         raise ValueError(f"x: expected more than one pixel per feature map (each would normalise to 0), "
                          f"got shape {x.shape}")
     for name, s in (("style_scale", style_scale), ("style_bias", style_bias)):
         if not isinstance(s, Tensor) or s.shape != (N, C):
-            raise ValueError(f"{name}: expected a tensor of shape ({N}, {C}) (x's N, C), got {describe(s)}")
+            raise ValueError(f"{name}: expected a tensor of shape ({N}, {C}) (x's N, C), got {_describe(s)}")
         if s.dtype != x.dtype:
             raise ValueError(f"{name}: expected dtype {x.dtype} (x's), got {s.dtype}")
     eps = _number(eps, "eps", minimum=0)
@@ -116,11 +116,11 @@ class AdaIN(Module):
     def forward(self, x, w):
         """AdaIN(x, A(w)): x (N, C, H, W), w (N, w_dim) -> (N, C, H, W)."""
         if not isinstance(x, Tensor) or x.ndim != 4 or x.shape[1] != self.num_features:
-            raise ValueError(f"x: expected (N, C, H, W) with C = {self.num_features}, got {describe(x)}")
+            raise ValueError(f"x: expected (N, C, H, W) with C = {self.num_features}, got {_describe(x)}")
         n = x.shape[0]
         if not isinstance(w, Tensor) or w.shape != (n, self.w_dim):
             raise ValueError(f"w: expected a tensor of shape ({n}, {self.w_dim}) (x's N, w_dim), "
-                             f"got {describe(w)}")
+                             f"got {_describe(w)}")
         styles = self.affine(w)
         C = self.num_features
         return adaptive_instance_norm(x, styles[:, :C], styles[:, C:], self.eps)
@@ -167,13 +167,13 @@ class NoiseInjection(Module):
         """x + weight[c] noise, noise (N, 1, H, W) drawn when not given."""
         if not isinstance(x, Tensor) or x.ndim != 4 or x.shape[1] != self.num_channels:
             raise ValueError(f"x: expected a 4-D tensor (N, C, H, W) with C = {self.num_channels}, "
-                             f"got {describe(x)}")
+                             f"got {_describe(x)}")
         N, C, H, W = x.shape
         if noise is None:
             noise = randn(N, 1, H, W, dtype=x.dtype, device=x.device)
         elif not isinstance(noise, Tensor) or noise.shape not in ((N, 1, H, W), (1, 1, H, W)):
             raise ValueError(f"noise: expected a tensor of shape ({N}, 1, {H}, {W}) (or (1, 1, {H}, {W})), "
-                             f"got {describe(noise)}")
+                             f"got {_describe(noise)}")
         elif noise.dtype != x.dtype:
             raise ValueError(f"noise: expected dtype {x.dtype} (x's), got {noise.dtype}")
         return x + self.weight.reshape(1, C, 1, 1) * noise
@@ -222,7 +222,7 @@ class MappingNetwork(Module):
     def forward(self, z):
         """w = f(z): pixel norm, then ``num_layers`` x (EqualizedLinear, LeakyReLU(0.2))."""
         if not isinstance(z, Tensor) or z.ndim != 2 or z.shape[1] != self.z_dim:
-            raise ValueError(f"z: expected a tensor (N, {self.z_dim}), got {describe(z)}")
+            raise ValueError(f"z: expected a tensor (N, {self.z_dim}), got {_describe(z)}")
         x = pixel_norm(z)
         for layer in self.layers:
             x = F.leaky_relu(layer(x), 0.2)

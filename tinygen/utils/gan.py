@@ -10,7 +10,7 @@ this module is the plumbing around them. ``dcgan_init`` lives here, not in
 import numpy as np
 
 from .. import creation
-from ..autograd import grad, no_grad
+from ..autograd import Tensor, _describe, grad, no_grad
 from ..nn import init
 from ..nn.layers import Conv2d, ConvTranspose2d, Linear, UpsampleConv2d
 from ..nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
@@ -202,8 +202,8 @@ def r1_penalty(D, real):
         ValueError: real is not a Tensor with a batch dim, or D does not return
             one score per sample.
     """
-    if not hasattr(real, "shape") or len(real.shape) < 1:
-        raise ValueError(f"real: expected a tensor (N, ...), got {getattr(real, 'shape', type(real).__name__)}")
+    if not isinstance(real, Tensor) or real.ndim < 1:
+        raise ValueError(f"real: expected a tensor (N, ...), got {_describe(real)}")
     n = real.shape[0]
     x = real.detach().requires_grad_()
     scores = D(x)
