@@ -12,7 +12,7 @@
 # - whether the critic's Wasserstein estimate tracks sample quality (FID) during training;
 # - clipping against the penalty, side by side.
 #
-#     .venv/bin/python lessons/13_wgan_clip.py                 # 6 min on a 2-core CPU (both runs)
+#     .venv/bin/python lessons/13_wgan_clip.py                 # 18 min on a 2-core CPU (both runs)
 #     .venv/bin/python lessons/13_wgan_clip.py --quick         # a few steps, for the tests
 #     .venv/bin/python lessons/13_wgan_clip.py --resume        # continue an interrupted run
 #     .venv/bin/python lessons/13_wgan_clip.py --gp-steps 0    # WGAN with clipping only
@@ -43,7 +43,7 @@ from tinygen.utils.metrics import correlations, frechet_distance
 from tinygen.utils.run import RunDir, bounded, lesson_parser, nonnegative_int, parse_args, positive_float, positive_int
 from tinygen.utils.train import Recorder
 
-parser = lesson_parser("WGAN with weight clipping on Fashion-MNIST (Arjovsky et al. 2017)", steps=450,
+parser = lesson_parser("WGAN with weight clipping on Fashion-MNIST (Arjovsky et al. 2017)", steps=3500,
                        out=os.path.join("runs", "13_wgan_clip"), datasets=("fashion-mnist", "mnist"))
 add_gan_flags(parser, sample_every=25, checkpoint_every=100)
 parser.add_argument("--width", type=positive_int, default=32, help="G's last hidden width and D's first (DCGAN-28)")
@@ -53,7 +53,7 @@ parser.add_argument("--lr", type=positive_float, default=5e-5, help="RMSProp's l
 parser.add_argument("--gp-steps", type=nonnegative_int, help="WGAN-GP's generator steps (default: --steps; 0: none)")
 parser.add_argument("--gp-lr", type=positive_float, default=1e-4, help="WGAN-GP's Adam learning rate")
 parser.add_argument("--lambda-gp", type=positive_float, default=10.0, help="gradient penalty weight λ")
-parser.add_argument("--fid-every", type=positive_int, default=50, help="steps between the FID points of the curve")
+parser.add_argument("--fid-every", type=positive_int, default=250, help="steps between the FID points of the curve")
 parser.add_argument("--fid-samples", type=bounded(int, 2), default=2000, help="samples per FID point of the curve")
 args = parse_args(parser, quick={**GAN_QUICK, "steps": 4, "batch_size": 16, "n_critic": 2, "width": 8,
                                  "fid_every": 2, "fid_samples": 100})
@@ -181,7 +181,7 @@ print(f"parallel lines: W sampled − |θ| at most {np.max(np.abs(np.array(w_sam
 # sample, and so both runs of this lesson share one architecture. Both are
 # initialised with DCGAN's N(0, 0.02), as in the authors' code. With
 # `--width 32` (half of lesson 12's 64) a step takes about half as long,
-# which is what lets two runs of n_critic = 5 fit in 6 minutes.
+# which is what lets two runs of n_critic = 5 fit in 18 minutes.
 
 # %%
 def build(seed):
@@ -224,7 +224,7 @@ fixed_z, eval_z, fid_z = (tg.randn(n, args.z_dim, device=args.device) for n in [
 # step; and it trains the critic **100 times** per generator step for the
 # first 25 generator steps and every 500th one, to bring the critic near its
 # optimum. We keep Algorithm 1's constant n_critic = 5: the warm-up alone,
-# 25 x 100 critic steps, is more than the 2,250 of this lesson's whole run.
+# 25 x 100 critic steps, would be a seventh of this lesson's whole 17,500.
 #
 # Line 7 is `clip_weights` below: every parameter, biases included, as the
 # authors' code clamps them all. Lessons 16 and 19 import the same function
@@ -325,8 +325,8 @@ def train(name, G, D, optimizer, steps, gif=None, **how):
 # %% [markdown]
 # ## 5. Training WGAN with clipping
 #
-# `--steps` (450) generator steps, each with n_critic = 5 critic steps:
-# 2,250 critic updates and about 2 minutes. Watch the bottom panel of
+# `--steps` (3,500) generator steps, each with n_critic = 5 critic steps:
+# 17,500 critic updates and about 7 minutes. Watch the bottom panel of
 # `losses.png`: the estimate starts at 0 (an untrained critic scores every
 # image alike), climbs for the first ~100 steps while the critic learns
 # faster than the generator moves, and only then falls as the samples
@@ -359,8 +359,8 @@ runs = {"clip": train("train", G, D, lambda p: optim.RMSprop(p, lr=args.lr), arg
 # alone: each method keeps its paper's optimiser, and Adam at 1e-4 moves
 # faster than RMSProp at 5e-5. Equal budget is in steps; in seconds the
 # penalty's double backprop makes each step about twice as long. Lesson 16
-# is the long-budget WGAN-GP with a bigger architecture of its own (28
-# minutes); its figures are not comparable with these.
+# is WGAN-GP with a bigger architecture of its own (2,000 generator steps,
+# 17 minutes); its figures are not comparable with these.
 
 # %%
 if args.gp_steps:                                       # the same initial weights, the penalty's paper's optimiser

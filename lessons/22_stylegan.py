@@ -40,7 +40,7 @@ from tinygen.utils.stylegan import (add_stylegan_flags, check_stylegan_args, lay
                                     path_length, save_comparison, save_mixing_grid, save_noise_figure, slerp_rows)
 from tinygen.utils.run import RunDir, lesson_parser, parse_args
 
-parser = lesson_parser("StyleGAN (Karras et al. 2019)", steps=3000, batch_size=32,
+parser = lesson_parser("StyleGAN (Karras et al. 2019)", steps=4500, batch_size=32,
                        out=os.path.join("runs", "22_stylegan"))
 add_gan_flags(parser, sample_every=100, checkpoint_every=250, z_dim=128)
 add_stylegan_flags(parser)   # --w-dim, --width, --mapping-layers, --lr, --r1-gamma, --r1-every, --mixing-prob, ...
@@ -197,8 +197,8 @@ print("parameters:", {name: sum(p.numel() for p in m.parameters()) for name, m i
 # appendix C and the authors' code): 512 channels and a 512-d W become
 # `--width` 64, 32, 16 at 7, 14, 28 pixels and a 128-d W; the mapping keeps
 # its 8 layers (they cost little) and the 0.01 multiplier. The paper trains
-# on 25 million images with Adam 0.001, β (0, 0.99); this run sees 96,000
-# (3,000 steps of 32), with Adam at 0.002 (StyleGAN2's value). R1 keeps the
+# on 25 million images with Adam 0.001, β (0, 0.99); this run sees 144,000
+# (4,500 steps of 32), with Adam at 0.002 (StyleGAN2's value). R1 keeps the
 # paper's γ = 10, computed lazily every 16 steps as StyleGAN2 does. The pilot
 # (README) tried the authors' 32x32 value, γ = 0.01 (StyleGAN2-ADA on
 # CIFAR-10, where γ is scaled with the pixel count): every sample became the
