@@ -10,7 +10,7 @@
 # copy of w, two latents can share the work: one for the coarse layers, one
 # for the fine ones (style mixing).
 #
-#     .venv/bin/python lessons/22_stylegan.py                  # 11-12 min on a 2-core CPU (README)
+#     .venv/bin/python lessons/22_stylegan.py                  # 15-17 min on a 2-core CPU (README)
 #     .venv/bin/python lessons/22_stylegan.py --no-mapping     # also --no-noise, --mixing-prob 0, --r1-gamma 0
 #     .venv/bin/python lessons/22_stylegan.py --quick          # a few steps, for the tests
 #     .venv/bin/python lessons/22_stylegan.py --compare runs/12_dcgan   # samples and FID beside another run's
@@ -359,24 +359,25 @@ print(f"perceptual path length: Z {metrics['ppl']['z']:.1f}, W {metrics['ppl']['
 # `samples.npy`, written by `--export-samples`) with their FIDs.
 #
 # **Measured** (the defaults, 2026-12-05, on the project's 2-core CPU; README):
-# FID 23.5, 21.1 and 21.6, IS 3.92, 4.46 and 4.28 (seeds 0, 1, 2), every
-# class at least 2 % of the samples. A run takes 11-12 minutes when it has
-# the CPU to itself: 10-11 minutes of training, the rest scoring.
-# The perceptual path length is 3,400-3,650 in Z and 1,270-1,490 in W: W is
-# 2.3-2.8 times smoother, the paper's claim (its Table 3), here with a
-# different feature space. The noise's per-pixel std (0.017-0.029) is a
-# 16th to a 28th of the change between styles (0.47-0.50). Its map correlates
-# with the edges of the mean image at 0.56-0.65, so the noise moves outlines and
+# FID 20.6, 15.6 and 17.2, IS 4.45, 5.15 and 4.74 (seeds 0, 1, 2), every
+# class at least 3.3 % of the samples. A run takes 15-17 minutes when it
+# has the CPU to itself: 14-15 minutes of training, the rest scoring. (At
+# 3,000 steps: FID 21.1-23.5, and trousers at 2.1 % on seed 0.)
+# The perceptual path length is 4,170-5,610 in Z and 1,820-2,250 in W: W is
+# 2.3-2.6 times smoother, the paper's claim (its Table 3), here with a
+# different feature space. The noise's per-pixel std (0.012-0.020) is a
+# 25th to a 40th of the change between styles (0.48-0.50). Its map correlates
+# with the edges of the mean image at 0.47-0.57, so the noise moves outlines and
 # texture, not the garment. The style-mixing figure shows the division of
 # labour: B's coarse styles bring B's kind of garment, the middle ones
 # its cut, the fine ones only its brightness.
 #
-# **At the same wall-clock time** lesson 12's DCGAN is far ahead: FID
-# 12.4 against 21-24. It sees 3.4 times the images in those minutes, its z
+# **At the same wall-clock time** (the 3,000 steps of the old default)
+# lesson 12's DCGAN is far ahead: FID 12.4 against 21-24. It sees 3.4 times the images in those minutes, its z
 # sets the layout directly, and this run's mapping network hardly moves
 # (0.2-0.4 % of its weights, against 16-32 % for the synthesis layers: the
 # 0.01 multiplier is meant for 25 million images). **Each part switched
-# off** (seed 0, README table): without the mapping network FID 24.5,
+# off** (seed 0, 3,000 steps, README table): without the mapping network FID 24.5,
 # without noise 24.2, both within the seeds' spread. Without style mixing
 # FID is **16.7**: at this budget the regulariser costs 7 points, where the
 # paper (its Table 2) found it neutral after full training.
