@@ -64,6 +64,21 @@ for a, a0, p in zip(G_ema.module.parameters(), before, G.parameters()):
     assert np.allclose(a.numpy(), b * a0 + (1 - b) * p.numpy(), atol=1e-6)
 assert G_ema.num_updates == t + 1
 
+# G's steps raise D's logit on G's samples (D held still: its optimizer's step does nothing).
+z = tg.randn(64, args.z_dim)
+def logit_on_fakes():
+    D.eval()
+    with tg.no_grad():
+        v = D(G(z)).mean().item()
+    D.train()
+    return v
+before, adam_step = logit_on_fakes(), optD.step
+optD.step = lambda: None
+for _ in range(5):
+    step(lambda: real)
+optD.step = adam_step
+assert logit_on_fakes() > before + 0.01, (before, logit_on_fakes())
+
 # Algorithm 1's inner loop learns which side is real: after k = 30 D steps on one real batch, D
 # (without dropout) calls it real and G's samples fake. A D trained with the labels swapped would not.
 args.k = 30
@@ -75,6 +90,9 @@ D.train()
 assert gap > 0.3, gap
 
 # D drops units while it trains and not when it is evaluated; G's BatchNorm mixes the batch in training.
+from tinygen import nn
+assert [m.p for m in D.modules() if isinstance(m, nn.Dropout)] == [args.dropout] * 2
+assert [m.num_features for m in G.modules() if isinstance(m, nn.BatchNorm1d)] == [512, 1024]
 x = real[:4]
 with tg.no_grad():
     assert not np.allclose(D(x).numpy(), D(x).numpy())
