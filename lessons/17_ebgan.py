@@ -30,6 +30,7 @@ import tinygen as tg
 from tinygen import gan_losses, nn, optim
 from tinygen.utils import viz
 from tinygen.utils.data import FASHION_MNIST_CLASSES, Batches, load_images
+from tinygen.utils.ema import EMA
 from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
                                export_samples, fit_gan, generate)
 from tinygen.utils.gan_models import dcgan_generator
@@ -51,6 +52,7 @@ parser.add_argument("--beta1", type=beta, default=0.5, help="Adam's β1")
 parser.add_argument("--g-width", type=positive_int, default=32, help="G is z -> 2w x 7 x 7 -> w x 14 x 14 -> 1 x 28 x 28")
 parser.add_argument("--d-width", type=positive_int, default=32, help="D's encoder is 1 -> w -> 2w channels -> code")
 parser.add_argument("--code-dim", type=positive_int, default=64, help="the autoencoder's code, where the PT term acts")
+parser.add_argument("--ema", type=beta, default=0.999, help="decay of the moving average of G that samples come from")
 args = parse_args(parser, quick={**GAN_QUICK, "steps": 4, "batch_size": 16})
 if args.batch_size < 2:
     parser.error(f"--batch-size: expected an integer >= 2 (the PT term compares pairs), got {args.batch_size}")
@@ -196,8 +198,8 @@ def build(seed):
     return G, D
 
 
-def make_step(G, D, optG, optD, pt_weight):
-    """One D update with eq. 1, then one G update with eq. 2 (+ pt_weight · f_PT)."""
+def make_step(G, D, optG, optD, pt_weight, ema=None):
+    """One D update with eq. 1, then one G update with eq. 2 (+ pt_weight · f_PT), then ``ema.update()``."""
     def step(next_batch):
         real = next_batch()
         z = tg.randn(real.shape[0], args.z_dim, device=args.device)
@@ -217,6 +219,8 @@ def make_step(G, D, optG, optD, pt_weight):
         optG.zero_grad()
         loss_G.backward()
         optG.step()
+        if ema is not None:
+            ema.update()                                  # the average of G that samples come from
         D.requires_grad_(True)
         e_fake_np = e_fake.numpy()
         return {"loss_D": loss_D.item(), "loss_G": loss_G.item(), "E_real": e_real.mean().item(),
@@ -239,19 +243,20 @@ def make_step(G, D, optG, optD, pt_weight):
 # %%
 RUNS = {"train": ("EBGAN-PT", args.pt_weight), "no_pt": ("EBGAN", 0.0)}    # stage name -> (label, PT weight)
 fixed_z = tg.randn(64, args.z_dim, device=args.device)
-models, histories, seconds, gifs = {}, {}, {}, {}
+models, histories, seconds, gifs, last_G = {}, {}, {}, {}, {}
 for name, (label, pt_weight) in RUNS.items():
     G, D = build(args.seed)
     optG = optim.Adam(G.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
     optD = optim.Adam(D.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
-    gif = SampleGif(run.file("training.gif" if name == "train" else f"training_{name}.gif"), G, fixed_z)
-    histories[name] = fit_gan(make_step(G, D, optG, optD, pt_weight),
+    ema = EMA(G, beta=args.ema)
+    gif = SampleGif(run.file("training.gif" if name == "train" else f"training_{name}.gif"), ema.module, fixed_z)
+    histories[name] = fit_gan(make_step(G, D, optG, optD, pt_weight, ema),
                               Batches(images, batch_size=args.batch_size, seed=args.seed), run, {"G": G, "D": D},
                               {"G": optG, "D": optD}, gif, steps=args.steps, sample_every=args.sample_every,
                               checkpoint_every=args.checkpoint_every, resume=args.resume, device=args.device,
-                              print_every=1 if args.quick else 100, name=name)
+                              print_every=1 if args.quick else 100, name=name, state={"ema": ema})
     seconds[name] = histories[name].seconds    # training seconds, over every --resume
-    models[name], gifs[name] = (G, D), gif
+    models[name], gifs[name], last_G[name] = (ema.module, D), gif, G
 
 # %% [markdown]
 # ## 6. The hinge at work: energies over training
@@ -300,14 +305,16 @@ for name, (label, _) in RUNS.items():                                      # the
 # %%
 scores, samples = {}, {}
 for name, (label, _) in RUNS.items():
-    G = models[name][0]
-    samples[name], s = closing_scores(G, tg.randn(args.eval_samples, args.z_dim, device=args.device))
+    eval_z = tg.randn(args.eval_samples, args.z_dim, device=args.device)
+    samples[name], s = closing_scores(models[name][0], eval_z)                 # the average of G
+    last = closing_scores(last_G[name], eval_z)[1]                            # the last G, for comparison
     scores[name] = {**s, "class_histogram_min": min(s["class_histogram"]),
                     "class_entropy": class_entropy(s["class_histogram"]), "train_seconds": seconds[name],
-                    "pt_weight": RUNS[name][1], "tail_means": tail[name]}
+                    "pt_weight": RUNS[name][1], "tail_means": tail[name], "last_G": last}
     print(f"{label}: FID {s['fid']:.2f}, IS {s['inception_score']:.2f}, rarest class "
           f"{scores[name]['class_histogram_min']:.3f}, histogram entropy {scores[name]['class_entropy']:.3f} "
-          f"of log 10, {seconds[name]:.0f} s")
+          f"of log 10, {seconds[name]:.0f} s; the last G: FID {last['fid']:.2f}, rarest class "
+          f"{min(last['class_histogram']):.3f}")
 
 viz.compare_runs(run.file("pt_vs_no_pt.png"), [
     {"title": f"{label} (PT weight {w:g}): FID {scores[n]['fid']:.1f}, IS {scores[n]['inception_score']:.2f}",
@@ -379,7 +386,7 @@ viz.save_grid(samples["train"][:64], run.file("samples.png"))
 # %%
 if args.export_samples:
     export_samples(run, generate(models["train"][0], tg.randn(args.export_samples, args.z_dim, device=args.device)))
-metrics = {"steps": args.steps, "seed": args.seed, "margin": args.margin, "pt_weight": args.pt_weight,
+metrics = {"steps": args.steps, "seed": args.seed, "margin": args.margin, "pt_weight": args.pt_weight, "ema": args.ema,
            "lr": args.lr, "g_width": args.g_width, "d_width": args.d_width, "code_dim": args.code_dim,
            "eval_samples": args.eval_samples, "train_seconds": sum(seconds.values()),
            **{k: scores["train"][k] for k in ("fid", "inception_score", "inception_score_std", "class_histogram",
