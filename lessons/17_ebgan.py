@@ -12,7 +12,7 @@
 #     .venv/bin/python lessons/17_ebgan.py                 # 5-6 min on a 2-core CPU (both runs)
 #     .venv/bin/python lessons/17_ebgan.py --quick         # a few steps, for the tests
 #     .venv/bin/python lessons/17_ebgan.py --resume        # continue an interrupted run
-#     .venv/bin/python lessons/17_ebgan.py --margin 0.5 --pt-weight 0.1 --export-samples 10000
+#     .venv/bin/python lessons/17_ebgan.py --margin 0.5 --pt-weight 0.3 --export-samples 10000
 #
 # Outputs in `--out` (default `runs/17_ebgan`): `training.gif` (a fixed-z 8x8
 # grid over the EBGAN-PT run; `training_no_pt.gif` the same z without the
@@ -42,7 +42,7 @@ from tinygen.utils.train import tail_means
 parser = lesson_parser("EBGAN and EBGAN-PT on Fashion-MNIST (Zhao et al. 2017)", steps=3000,
                        out=os.path.join("runs", "17_ebgan"), datasets=("fashion-mnist", "mnist"))
 add_gan_flags(parser, sample_every=50, checkpoint_every=200)
-parser.add_argument("--margin", type=bounded(float, 0, 4, open_low=True, open_high=True), default=0.5,
+parser.add_argument("--margin", type=bounded(float, 0, 4, open_low=True, open_high=True), default=2.0,
                     help="the hinge's margin m, in units of the energy (mean squared error per pixel in [-1, 1], "
                          "so below 4)")
 parser.add_argument("--pt-weight", type=positive_float, default=0.1,

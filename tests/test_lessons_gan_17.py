@@ -34,7 +34,7 @@ def test_ebgan_outputs_both_runs_export_and_resume(data_env, tmp_path):
                  "samples.npy"):
         assert (out / name).stat().st_size > 0, name
     m = json.load(open(out / "metrics.json"))
-    assert m["margin"] == 0.5 and m["pt_weight"] == 0.1 and m["steps"] == 6
+    assert m["margin"] == 2.0 and m["pt_weight"] == 0.1 and m["steps"] == 6
     assert set(m["runs"]) == {"EBGAN-PT", "EBGAN"}
     assert m["runs"]["EBGAN-PT"]["pt_weight"] == 0.1 and m["runs"]["EBGAN"]["pt_weight"] == 0.0
     for scores in (m, *m["runs"].values()):
