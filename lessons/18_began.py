@@ -36,7 +36,6 @@ from tinygen.gan_losses import (began_convergence, began_d_loss, began_g_loss, b
                                 reconstruction_energy)
 from tinygen.utils import viz
 from tinygen.utils.data import Batches, load_images
-from tinygen.utils.ema import EMA
 from tinygen.utils.gan import (GAN_QUICK, SampleGif, add_gan_flags, closing_scores, dcgan_init,
                                export_samples, fit_gan, generate)
 from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_generator
@@ -58,7 +57,6 @@ parser.add_argument("--lr", type=positive_float, default=2e-4, help="Adam's lear
 parser.add_argument("--beta1", type=beta, default=0.5, help="Adam's β1")
 parser.add_argument("--width", type=positive_int, default=32, help="G's last hidden width and D's first conv width")
 parser.add_argument("--code-dim", type=positive_int, default=64, help="the autoencoder's code h (paper: N_h = 64)")
-parser.add_argument("--ema", type=beta, default=0.999, help="decay of the moving average of G that samples come from")
 args = parse_args(parser, quick={**GAN_QUICK, "steps": 4, "batch_size": 16, "width": 8})
 if args.gamma_compare == args.gamma:
     parser.error(f"--gamma-compare: expected 0 or a number in (0, 1] other than --gamma {args.gamma}, "
@@ -142,8 +140,8 @@ def uniform_z(n):
     return tg.rand(n, args.z_dim, device=args.device) * 2 - 1
 
 
-def make_step(G, D, optG, optD, eq, ema=None):
-    """One BEGAN iteration: D on L(x) − k_t L(G(z)), G on L(G(z)) (then ``ema.update()``), then k's update."""
+def make_step(G, D, optG, optD, eq):
+    """One BEGAN iteration: D on L(x) − k_t L(G(z)), G on L(G(z)), then k's update."""
     def step(next_batch):
         real = next_batch()
         fake = G(uniform_z(real.shape[0]))
@@ -160,8 +158,6 @@ def make_step(G, D, optG, optD, eq, ema=None):
         optG.zero_grad()
         loss_G.backward()
         optG.step()
-        if ema is not None:
-            ema.update()                                      # the average of G that samples come from
         D.requires_grad_(True)
 
         l_x, l_gz = loss_real.mean().item(), loss_fake.mean().item()
@@ -230,21 +226,19 @@ def build(seed):
 
 
 def train(gamma, name, gif_name):
-    """Train one BEGAN at ``gamma`` from the lesson's seed; returns (G's average, D, history, seconds)."""
+    """Train one BEGAN at ``gamma`` from the lesson's seed; returns (G, D, history, seconds)."""
     G, D, optG, optD = build(args.seed)                    # the same initial weights for every γ
-    eq, ema = Equilibrium(gamma, args.lambda_k), EMA(G, beta=args.ema)
-    gif = SampleGif(run.file(gif_name), ema.module, fixed_z)
-    history = fit_gan(make_step(G, D, optG, optD, eq, ema), Batches(images, batch_size=args.batch_size, seed=args.seed),
+    eq = Equilibrium(gamma, args.lambda_k)
+    gif = SampleGif(run.file(gif_name), G, fixed_z)
+    history = fit_gan(make_step(G, D, optG, optD, eq), Batches(images, batch_size=args.batch_size, seed=args.seed),
                       run, {"G": G, "D": D}, {"G": optG, "D": optD}, gif, steps=args.steps,
                       sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, resume=args.resume,
-                      device=args.device, print_every=1 if args.quick else 250, state={"k": eq, "ema": ema}, name=name)
-    last_G[gamma] = G
-    return ema.module, D, history, history.seconds      # training seconds, over every --resume
+                      device=args.device, print_every=1 if args.quick else 250, state={"k": eq}, name=name)
+    return G, D, history, history.seconds      # training seconds, over every --resume
 
 
 tg.manual_seed(args.seed)
 fixed_z = uniform_z(64)
-last_G = {}                                                # γ -> the last G, scored beside its average
 runs = {args.gamma: train(args.gamma, "train", "training.gif")}
 if args.gamma_compare:
     runs[args.gamma_compare] = train(args.gamma_compare, f"gamma_{args.gamma_compare:g}",
@@ -391,12 +385,10 @@ viz.save_image_rows([real, generate(D, tg.tensor(real, device=args.device)), fak
 scores = {}
 for gamma in runs:
     _, scores[gamma] = closing_scores(runs[gamma][0], eval_z)
-    scores[gamma]["last_G"] = closing_scores(last_G[gamma], eval_z)[1]
     scores[gamma]["class_entropy"] = class_entropy(scores[gamma]["class_histogram"])
     print(f"γ = {gamma:g}: FID {scores[gamma]['fid']:.2f}, IS {scores[gamma]['inception_score']:.2f}, "
           f"rarest class {min(scores[gamma]['class_histogram']):.3f}, class entropy "
-          f"{scores[gamma]['class_entropy']:.3f} of log 10, {args.eval_samples} samples; the last G: FID "
-          f"{scores[gamma]['last_G']['fid']:.2f}, rarest class {min(scores[gamma]['last_G']['class_histogram']):.3f}")
+          f"{scores[gamma]['class_entropy']:.3f} of log 10, {args.eval_samples} samples")
 viz.compare_runs(run.file("gamma_samples.png"), [{"title": f"γ = {g:g}: FID {scores[g]['fid']:.1f}, IS "
                   f"{scores[g]['inception_score']:.2f}", "grid": viz.make_grid(samples[g][:64])} for g in runs])
 
@@ -411,7 +403,7 @@ per_gamma = {f"{g:g}": {"train_seconds": secs, **scores[g], "class_histogram_min
                         "tail_means": equilibrium_reached(hist)}
              for g, (_, _, hist, secs) in runs.items()}
 metrics = {"steps": args.steps, "seed": args.seed, "width": args.width, "code_dim": args.code_dim, "lr": args.lr,
-           "gamma": args.gamma, "lambda_k": args.lambda_k, "ema": args.ema, "eval_samples": args.eval_samples,
+           "gamma": args.gamma, "lambda_k": args.lambda_k, "eval_samples": args.eval_samples,
            **per_gamma[f"{args.gamma:g}"], "gamma_runs": per_gamma,
            "train_seconds_total": sum(r[3] for r in runs.values())}
 run.save_metrics(metrics)
