@@ -133,6 +133,28 @@ def test_the_pulling_away_term_reaches_g_with_its_weight():
     assert logged[0.1]["loss_G"] == pytest.approx(logged[0.0]["loss_G"] + 0.1 * pt.item(), rel=1e-5)
 
 
+def test_the_step_moves_the_average_of_g_after_g_steps():
+    """Lesson 17's ``make_step`` with an EMA: after the step the average is b·(old average) + (1 − b)·(new G),
+    b the warmed-up decay of the first update; D's step leaves the average alone."""
+    from tinygen import optim
+    from tinygen.utils.ema import EMA
+    lesson = lesson_definitions(LESSON, "make_step", "AutoencoderDiscriminator")
+    lesson.make_step.__globals__["args"] = SimpleNamespace(z_dim=4, device="cpu", margin=2.0)
+    tg.manual_seed(0)
+    G = dcgan_generator(4, 2).apply(dcgan_init)
+    D = lesson.AutoencoderDiscriminator(width=2, code_dim=3).apply(dcgan_init)
+    ema = EMA(G, beta=0.999)
+    old = [p.numpy().copy() for p in ema.module.parameters()]
+    real = tg.tensor(np.random.default_rng(0).uniform(-1, 1, (5, 1, 28, 28)).astype(np.float32))
+    lesson.make_step(G, D, optim.Adam(G.parameters(), lr=0.1), optim.Adam(D.parameters(), lr=0.1), 0.1, ema)(
+        lambda: real)
+    b = min(0.999, 1 / 10)                                     # the first update's decay
+    assert ema.num_updates == 1
+    for avg, a0, p in zip(ema.module.parameters(), old, G.parameters()):
+        assert not np.allclose(p.numpy(), a0)                   # G did move
+        np.testing.assert_allclose(avg.numpy(), b * a0 + (1 - b) * p.numpy(), rtol=1e-5, atol=1e-7)
+
+
 # ---------------------------------------------------------------- the lesson's D is the shared one
 CHECK = r"""
 import numpy as np
@@ -160,6 +182,13 @@ for p in (1, 2):
     dump.update({f"grad{p}/{k}": q.grad.numpy() for k, q in trained.named_parameters()})
 dump["codes"] = trained.encode(x).numpy()
 np.savez(out + "/lesson_d.npz", **dump)          # out: the --out folder, the runner's
+
+# Samples and scores come from each run's average of G, the last G is scored beside it.
+from tinygen.utils.gan import generate
+assert np.allclose(namespace["samples"]["no_pt"], generate(namespace["models"]["no_pt"][0], namespace["eval_z"]))
+assert namespace["models"]["no_pt"][0] is not namespace["last_G"]["no_pt"]
+for s in namespace["scores"].values():
+    assert s["last_G"]["fid"] != s["fid"]
 """
 
 
