@@ -44,7 +44,7 @@ def test_ebgan_outputs_both_runs_export_and_resume(data_env, tmp_path):
         assert len(hist) == 10 and abs(sum(hist) - 1) < 1e-6
         assert scores["class_histogram_min"] == min(hist)
         assert scores["class_entropy"] == pytest.approx(class_entropy(hist), abs=1e-12)
-    assert m["fid"] == m["runs"]["EBGAN-PT"]["fid"]                        # the top level is the PT run
+    assert m["fid"] == m["runs"]["EBGAN"]["fid"] != m["runs"]["EBGAN-PT"]["fid"]   # the top level is the main run, EBGAN
     samples = np.load(out / "samples.npy")
     assert samples.shape == (20, 1, 28, 28) and samples.dtype == np.float32
     assert -1 <= samples.min() < 0 < samples.max() <= 1                       # G's tanh range as written, not [0, 1]
