@@ -195,18 +195,31 @@ history = fit_gan(step, batches, run, {"G": G, "D": D}, {"G": optG, "D": optD}, 
 # most) and the fraction of samples in each class (a class near 0 is a
 # dropped mode), all on 10,000 samples.
 #
-# **What the default run gives** (6,000 steps, 6 min 19 s on a 2-core CPU):
-# FID 39.7, 34.7 and 36.2, IS 3.34, 3.73 and 3.55 on seeds 0, 1 and 2. The curves are the
-# lecture's "good" ones: D(x) settles near 0.6 and D(G(z)) near 0.45, the
-# two losses close together around 1.1-1.2, no player winning. The samples
-# are recognisable garments, but speckled with salt-and-pepper noise: an MLP
-# has no notion of neighbouring pixels, so nothing ties a pixel to the next.
-# The classifier files many of those noisy tops as "shirt" (38-41 % of the
-# samples) and finds few pullovers (0.7 to 1.2 %): the histogram shows
-# what G over- and under-produces, in the classifier's eyes. On the
-# calibration table of the README, these FIDs sit between "training set +
-# noise σ = 0.3" (33) and "5 of 10 classes" (43). The DCGAN of lesson 12,
-# with convolutions and the same budget of minutes, reaches about 20.
+# **What the default run gives** (20,000 steps, samples from the average of
+# G; the whole lesson takes SEEDTIMES alone on the project's 2-core CPU
+# with AVX-512, 2026-12-05):
+#
+# | seed | FID | IS | rarest class | FID of the last G | its rarest class |
+# |---|---|---|---|---|---|
+SEEDROWS
+#
+# The curves (`lessons/figures/11_vanilla_gan_losses.png`, seed 0) head
+# for the game's equilibrium of section 2: over the last 2,000 steps D(x)
+# averages 0.51 and D(G(z)) 0.49, D's loss 1.36 (log 4 = 1.39 at D = 1/2)
+# and G's 0.75 (log 2 = 0.69). Neither loss says how good the samples are.
+# The average of G draws clean garments of every class; **the last G alone
+# scores about twice the FID** and drops classes (pullovers at 0.3 % on
+# seed 0; `lessons/figures/11_vanilla_gan_last_G_samples.png`): its
+# samples carry the salt-and-pepper noise of the last steps' moves, which
+# the classifier files as "shirt" (27 % on seed 0). On the calibration
+# table of the README the average's FID lies between "training set +
+# noise σ = 0.1" (3.4) and "test set blurred with σ = 1 px" (22.1), the
+# last G's near the latter. Lesson 12's DCGAN reaches about 20 from its
+# last G in 2,000 steps: convolutions tie neighbouring pixels together.
+#
+# **The old default** (6,000 steps, no dropout, no BatchNorm, samples from
+# the last G; 6 min 19 s on an AVX2 CPU, 2026-12-01): FID 39.7, 34.7, 36.2
+# (seeds 0, 1, 2), shirts 38-41 % of the samples and pullovers 0.7-1.2 %.
 
 # %%
 viz.plot_losses(history, run.file("losses.png"), keys=["D_real", "D_fake"],
