@@ -201,7 +201,7 @@ history = fit_gan(step, batches, run, {"G": G, "D": D}, {"G": optG, "D": optD}, 
 #
 # | seed | FID | IS | rarest class | FID of the last G | its rarest class |
 # |---|---|---|---|---|---|
-SEEDROWS
+# SEEDROWS
 #
 # The curves (`lessons/figures/11_vanilla_gan_losses.png`, seed 0) head
 # for the game's equilibrium of section 2: over the last 2,000 steps D(x)
