@@ -200,7 +200,7 @@ def build(seed):
     return G, D
 
 
-def make_step(G, D, optG, optD, pt_weight, ema=None):
+def make_step(G, D, optG, optD, pt_weight, ema):
     """One D update with eq. 1, then one G update with eq. 2 (+ pt_weight · f_PT), then ``ema.update()``."""
     def step(next_batch):
         real = next_batch()
@@ -221,8 +221,7 @@ def make_step(G, D, optG, optD, pt_weight, ema=None):
         optG.zero_grad()
         loss_G.backward()
         optG.step()
-        if ema is not None:
-            ema.update()                                  # the average of G that samples come from
+        ema.update()                                      # the average of G that samples come from
         D.requires_grad_(True)
         e_fake_np = e_fake.numpy()
         return {"loss_D": loss_D.item(), "loss_G": loss_G.item(), "E_real": e_real.mean().item(),

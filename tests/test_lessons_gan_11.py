@@ -2,10 +2,12 @@
 resume, and that its discriminator step really learns to tell real from fake."""
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 
-from conftest import run
+from conftest import CELL_RUNNER, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LESSON = os.path.join(ROOT, "lessons", "11_vanilla_gan.py")
@@ -104,9 +106,6 @@ print("STEP OK")
 
 
 def test_vanilla_gan_step_updates_the_average_and_scores_it(data_env, tmp_path):
-    import subprocess
-    import sys
-    from conftest import CELL_RUNNER
     r = subprocess.run([sys.executable, "-c", CELL_RUNNER, LESSON, str(tmp_path / "cells"), STEP_CHECK],
                        env=data_env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and "STEP OK" in r.stdout, r.stdout[-3000:] + r.stderr[-3000:]

@@ -12,6 +12,7 @@ import pytest
 import tinygen as tg
 from conftest import RecordingOptimizer, assert_flag_error, lesson_definitions, run
 from tinygen import gan_losses
+from tinygen.utils.ema import EMA
 from tinygen.utils.gan import dcgan_init
 from tinygen.utils.gan_models import AutoencoderDiscriminator, dcgan_generator
 from tinygen.utils.metrics import class_entropy
@@ -114,7 +115,7 @@ def test_the_pulling_away_term_reaches_g_with_its_weight():
     for weight in (0.1, 0.0):
         optG, optD = RecordingOptimizer(G.parameters()), RecordingOptimizer(D.parameters())
         tg.manual_seed(3)
-        logged[weight] = make_step(G, D, optG, optD, weight)(lambda: real)
+        logged[weight] = make_step(G, D, optG, optD, weight, EMA(G))(lambda: real)
         seen[weight] = (optG.seen[0], optD.seen[0])
 
     tg.manual_seed(3)
@@ -135,9 +136,8 @@ def test_the_pulling_away_term_reaches_g_with_its_weight():
 
 def test_the_step_moves_the_average_of_g_after_g_steps():
     """Lesson 17's ``make_step`` with an EMA: after the step the average is b·(old average) + (1 − b)·(new G),
-    b the warmed-up decay of the first update; D's step leaves the average alone."""
+    b the warmed-up decay of the first update."""
     from tinygen import optim
-    from tinygen.utils.ema import EMA
     lesson = lesson_definitions(LESSON, "make_step", "AutoencoderDiscriminator")
     lesson.make_step.__globals__["args"] = SimpleNamespace(z_dim=4, device="cpu", margin=2.0)
     tg.manual_seed(0)
